@@ -1,0 +1,81 @@
+// One lint setup for every workspace: type-checked rules plus the layer rules of STYLE.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (files, patterns) => ({
+  files,
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+});
+
+const otherService = (name) => ({
+  group: [`@shop/${name}`, `@shop/${name}/*`, `../../${name}/*`, `../${name}/*`],
+  message: 'Services never import each other: share contracts through @shop/shared-contracts.',
+});
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.{js,mjs,cjs}'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  restrict(
+    ['shared-contracts/**/*.ts'],
+    [
+      {
+        group: ['express', 'sequelize', 'sequelize-typescript', 'amqplib', 'pg', '@shop/*'],
+        message: 'shared-contracts holds contracts only: names, types, schemas, error codes.',
+      },
+    ],
+  ),
+  restrict(['user-service/**/*.ts'], [otherService('product-service')]),
+  restrict(
+    ['product-service/**/*.ts'],
+    [
+      otherService('user-service'),
+      { group: ['jsonwebtoken', 'bcrypt'], message: 'product-service never sees a JWT secret: it asks user-service.' },
+    ],
+  ),
+  restrict(
+    ['*-service/src/services/**/*.ts'],
+    [
+      {
+        group: ['express', '**/api/*', 'amqplib', 'sequelize', 'sequelize-typescript'],
+        message: 'services/ sit below api/ and above repositories/; they never touch HTTP, AMQP or Sequelize.',
+      },
+    ],
+  ),
+  restrict(
+    ['*-service/src/repositories/**/*.ts'],
+    [{ group: ['express', '**/api/*', '**/services/*', 'amqplib'], message: 'repositories/ sit below services/.' }],
+  ),
+  restrict(
+    ['*-service/src/models/**/*.ts'],
+    [
+      {
+        group: ['express', '**/api/*', '**/services/*', '**/repositories/*', 'amqplib'],
+        message: 'models/ are the bottom layer.',
+      },
+    ],
+  ),
+);

@@ -1,0 +1,4 @@
+export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';
+export type { Infrastructure, InfrastructureSource } from './infrastructure';
+export { TestEnvironment } from './test-environment';
+export { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';

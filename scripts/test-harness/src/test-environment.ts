@@ -1,0 +1,131 @@
+import { connect as connectAmqp } from 'amqplib';
+import { Client } from 'pg';
+
+import { resolveInfrastructure, type Infrastructure } from './infrastructure';
+import { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';
+
+/** Leftover test databases older than this (crashed runs) are dropped at start, in ms. */
+const STALE_DATABASE_AGE_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * What one test process owns: its databases and its queue names. Everything it created is
+ * removed by {@link TestEnvironment.close}, which belongs in `test.after.always`.
+ */
+export class TestEnvironment {
+  readonly runId: string;
+  private readonly databases = new Set<string>();
+  private readonly queues = new Set<string>();
+
+  private constructor(private readonly infrastructure: Infrastructure) {
+    this.runId = createRunId();
+  }
+
+  /** Finds (or starts) PostgreSQL and RabbitMQ and sweeps stale databases of crashed runs. */
+  static async start(env: NodeJS.ProcessEnv = process.env): Promise<TestEnvironment> {
+    const infrastructure = await resolveInfrastructure(env);
+    const environment = new TestEnvironment(infrastructure);
+    await environment.dropStaleDatabases();
+    return environment;
+  }
+
+  get amqpUrl(): string {
+    return this.infrastructure.amqpUrl;
+  }
+
+  get source(): Infrastructure['source'] {
+    return this.infrastructure.source;
+  }
+
+  /**
+   * Creates an empty database owned by this run and returns its URL. The caller runs its
+   * service's migrations on it; the database is dropped on {@link close}.
+   */
+  async createDatabase(label: string): Promise<{ name: string; url: string }> {
+    const name = testDatabaseName(label, this.runId);
+    await this.withAdminClient((client) => client.query(`CREATE DATABASE "${name}"`));
+    this.databases.add(name);
+    return { name, url: this.databaseUrl(name) };
+  }
+
+  /** URL of a database on the test server that need not exist yet (e.g. to test creation). */
+  databaseUrl(name: string): string {
+    const url = new URL(this.infrastructure.postgresUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  /** Reserves a database name for code under test to create; it is dropped on close too. */
+  reserveDatabaseName(label: string): string {
+    const name = `${testDatabaseName(label, this.runId)}_${this.databases.size}`;
+    this.databases.add(name);
+    return name;
+  }
+
+  /** A queue name private to this run; the queue, if anything declares it, is deleted on close. */
+  queueName(base: string): string {
+    const name = testQueueName(base, this.runId);
+    this.queues.add(name);
+    return name;
+  }
+
+  /** Drops every database and deletes every queue this run made, then stops any containers. */
+  async close(): Promise<void> {
+    try {
+      await this.dropDatabases([...this.databases]);
+      await this.deleteQueues([...this.queues]);
+    } finally {
+      this.databases.clear();
+      this.queues.clear();
+      await this.infrastructure.stop();
+    }
+  }
+
+  private async dropDatabases(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.withAdminClient(async (client) => {
+      for (const name of names) {
+        // FORCE: a service under test may still hold pooled connections.
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      }
+    });
+  }
+
+  private async deleteQueues(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const connection = await connectAmqp(this.infrastructure.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      for (const name of names) await channel.deleteQueue(name);
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+  }
+
+  private async dropStaleDatabases(): Promise<void> {
+    const { rows } = await this.withAdminClient((client) =>
+      client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [
+        TEST_DATABASE_PREFIX,
+      ]),
+    );
+    const cutoff = Date.now() - STALE_DATABASE_AGE_MS;
+    const stale = rows
+      .map((row) => row.datname)
+      .filter((name) => {
+        const runId = name.slice(TEST_DATABASE_PREFIX.length).split('_').slice(1).join('_');
+        const createdAt = runIdCreatedAt(runId);
+        return createdAt !== undefined && createdAt.getTime() < cutoff;
+      });
+    await this.dropDatabases(stale);
+  }
+
+  private async withAdminClient<T>(use: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({ connectionString: this.infrastructure.postgresUrl });
+    await client.connect();
+    try {
+      return await use(client);
+    } finally {
+      await client.end();
+    }
+  }
+}

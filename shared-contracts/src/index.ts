@@ -1,0 +1,44 @@
+export {
+  AUTH_VALIDATE_TOKEN_QUEUE,
+  DIRECT_REPLY_TO_QUEUE,
+  JSON_CONTENT_TYPE,
+  MESSAGE_TYPES,
+  REQUEST_ID_HEADER,
+  SERVICE_NAMES,
+} from './rpc';
+export type { MessageType, ServiceName } from './rpc';
+
+export {
+  INVALID_TOKEN_REASONS,
+  MAX_TOKEN_LENGTH,
+  RPC_ERROR_CODES,
+  invalidTokenReplySchema,
+  rpcErrorReplySchema,
+  validTokenReplySchema,
+  validateTokenReplySchema,
+  validateTokenRequestSchema,
+} from './validate-token';
+export type {
+  InvalidTokenReason,
+  InvalidTokenReply,
+  RpcErrorCode,
+  RpcErrorReply,
+  ValidTokenReply,
+  ValidateTokenReply,
+  ValidateTokenRequest,
+} from './validate-token';
+
+export { decodeMessage, validateMessage } from './decode-message';
+export type { DecodeResult } from './decode-message';
+
+export {
+  ERROR_CODES,
+  PROBLEM_CONTENT_TYPE,
+  fieldErrorSchema,
+  problemDetailsSchema,
+  problemType,
+} from './problem-details';
+export type { ErrorCode, FieldError, ProblemDetails } from './problem-details';
+
+export { accessTokenResponseSchema, publicUserSchema } from './users';
+export type { AccessTokenResponse, PublicUser } from './users';

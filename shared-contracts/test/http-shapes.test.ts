@@ -1,0 +1,63 @@
+import test from 'ava';
+
+import {
+  ERROR_CODES,
+  accessTokenResponseSchema,
+  problemDetailsSchema,
+  problemType,
+  publicUserSchema,
+  validateMessage,
+} from '../src';
+
+test('problemType → a URN per error code', (t) => {
+  t.is(problemType('validation_failed'), 'urn:problem-type:validation-failed');
+});
+
+test('ERROR_CODES → the statuses of the contract table', (t) => {
+  t.like(ERROR_CODES, {
+    malformed_request: 400,
+    unauthorized: 401,
+    forbidden: 403,
+    not_found: 404,
+    conflict: 409,
+    payload_too_large: 413,
+    unsupported_media_type: 415,
+    validation_failed: 422,
+    rate_limited: 429,
+    service_unavailable: 503,
+  });
+});
+
+test('problem details: a validation problem with its field errors passes', (t) => {
+  const problem = {
+    type: problemType('validation_failed'),
+    title: 'Validation failed',
+    status: 422,
+    detail: 'The request has 1 invalid field.',
+    instance: '/products',
+    request_id: 'abc',
+    errors: [{ path: 'body.price', message: '"price" must be greater than 0', type: 'number.greater' }],
+  };
+  t.true(validateMessage(problemDetailsSchema, problem).ok);
+});
+
+test('problem details: a body without request_id or with a 2xx status is rejected', (t) => {
+  t.false(validateMessage(problemDetailsSchema, { type: 't', title: 't', status: 200, detail: 'd', instance: '/' }).ok);
+});
+
+test('public user: a password hash is not part of the shape', (t) => {
+  const user = {
+    id: 1,
+    username: 'alice',
+    is_active: true,
+    created_at: '2026-11-24T10:00:00.000Z',
+    updated_at: '2026-11-24T10:00:00.000Z',
+  };
+  t.true(validateMessage(publicUserSchema, user).ok);
+  t.false(validateMessage(publicUserSchema, { ...user, hashed_password: 'x' }).ok);
+});
+
+test('access token response: token_type must be bearer', (t) => {
+  t.true(validateMessage(accessTokenResponseSchema, { access_token: 'a', token_type: 'bearer', expires_in: 1800 }).ok);
+  t.false(validateMessage(accessTokenResponseSchema, { access_token: 'a', token_type: 'mac', expires_in: 1800 }).ok);
+});
