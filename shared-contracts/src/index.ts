@@ -33,8 +33,10 @@ export type { DecodeResult } from './decode-message';
 
 export {
   ERROR_CODES,
+  MAX_REQUEST_ID_LENGTH,
   PROBLEM_CONTENT_TYPE,
   fieldErrorSchema,
+  isSafeRequestId,
   problemDetailsSchema,
   problemType,
 } from './problem-details';

@@ -4,23 +4,23 @@ import Joi from 'joi';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
- * Stable, machine-readable error codes of both services' HTTP APIs, with the status
- * each one is answered with. Clients branch on `type`, which is built from the code.
+ * Stable, machine-readable error codes of both services' HTTP APIs, with the status and
+ * title each one is answered with. Clients branch on `type`, which is built from the code.
  */
 export const ERROR_CODES = {
-  malformed_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  validation_failed: 422,
-  rate_limited: 429,
-  internal: 500,
-  service_unavailable: 503,
-} as const;
+  malformed_request: { status: 400, title: 'Malformed request' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  validation_failed: { status: 422, title: 'Validation failed' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -70,3 +70,16 @@ export const problemDetailsSchema: Joi.ObjectSchema<ProblemDetails> = Joi.object
   request_id: Joi.string().required(),
   errors: Joi.array().items(fieldErrorSchema).min(1),
 }).unknown(false);
+
+/** Longest `X-Request-Id` taken from a client; longer or stranger values are replaced. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]+$/;
+
+/**
+ * Whether a client-supplied request id is safe to echo, log and forward over AMQP:
+ * short, printable, no spaces or quotes (so it cannot forge log lines or headers).
+ */
+export function isSafeRequestId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_REQUEST_ID_LENGTH && SAFE_REQUEST_ID.test(value);
+}

@@ -2,6 +2,7 @@ import test from 'ava';
 
 import {
   ERROR_CODES,
+  isSafeRequestId,
   accessTokenResponseSchema,
   problemDetailsSchema,
   problemType,
@@ -14,7 +15,8 @@ test('problemType → a URN per error code', (t) => {
 });
 
 test('ERROR_CODES → the statuses of the contract table', (t) => {
-  t.like(ERROR_CODES, {
+  const statuses = Object.fromEntries(Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status]));
+  t.like(statuses, {
     malformed_request: 400,
     unauthorized: 401,
     forbidden: 403,
@@ -60,4 +62,14 @@ test('public user: a password hash is not part of the shape', (t) => {
 test('access token response: token_type must be bearer', (t) => {
   t.true(validateMessage(accessTokenResponseSchema, { access_token: 'a', token_type: 'bearer', expires_in: 1800 }).ok);
   t.false(validateMessage(accessTokenResponseSchema, { access_token: 'a', token_type: 'mac', expires_in: 1800 }).ok);
+});
+
+test('isSafeRequestId → accepts uuids and short tokens, refuses long, spaced or control-character values', (t) => {
+  t.true(isSafeRequestId('3f0c2a9e-1b7d-4c39-9f0e-2d8c1e6f7a10'));
+  t.true(isSafeRequestId('req-42'));
+  t.false(isSafeRequestId(''));
+  t.false(isSafeRequestId('a'.repeat(129)));
+  t.false(isSafeRequestId('id with spaces'));
+  t.false(isSafeRequestId('line\nbreak'));
+  t.false(isSafeRequestId(42));
 });

@@ -1,0 +1,65 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+
+import { createAuthRouter } from './api/auth.routes';
+import { formBody, jsonBody } from './api/body-parsing';
+import { createDocsRouter } from './api/docs.routes';
+import { errorHandler, notFoundHandler } from './api/error-handler';
+import { createHealthRouter } from './api/health.routes';
+import { openApiDocument } from './api/openapi';
+import { credentialRateLimit } from './api/rate-limit';
+import { requestContext } from './api/request-context';
+import type { Config } from './config';
+import type { HealthCheck } from './health';
+import type { Logger } from './logger';
+import type { AuthService } from './services/auth.service';
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+
+export interface AppDeps {
+  config: Pick<Config, 'http' | 'rateLimit'>;
+  logger: Logger;
+  authService: AuthService;
+  healthChecks: HealthCheck[];
+  /** False once shutdown has begun: /health turns 503 before the listener closes. */
+  isAcceptingTraffic?: () => boolean;
+}
+
+/** Builds the HTTP app from ready dependencies. Reads no environment and opens no socket. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxyHops);
+
+  app.use(requestContext(logger));
+  app.use(
+    helmet({
+      // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
+      // there, and would break the Swagger UI on plain http://localhost.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.use(jsonBody(config.http.bodyLimitBytes));
+  app.use(formBody(config.http.bodyLimitBytes));
+
+  app.use(
+    createHealthRouter({
+      service: SERVICE_NAME,
+      version: SERVICE_VERSION,
+      checks: deps.healthChecks,
+      isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
+    }),
+  );
+  app.use(createDocsRouter(openApiDocument));
+  app.use(
+    createAuthRouter({
+      authService: deps.authService,
+      credentialRateLimit: credentialRateLimit(config.rateLimit.perMinute),
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,72 @@
+import { ERROR_CODES, type ErrorCode, type FieldError } from '@shop/shared-contracts';
+
+interface AppErrorOptions {
+  errors?: FieldError[];
+  cause?: unknown;
+  /** Extra response headers the problem needs (e.g. `Retry-After`, `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * The errors services and repositories throw. Each carries a stable `code` from the
+ * contract; the one error middleware turns it into problem+json with the code's status.
+ */
+export class AppError extends Error {
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    /** A human sentence safe to show to the client. */
+    readonly detail: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = new.target.name;
+    this.status = ERROR_CODES[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(errors: FieldError[]) {
+    const count = errors.length === 1 ? '1 invalid field' : `${errors.length} invalid fields`;
+    super('validation_failed', `The request has ${count}.`, { errors });
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(detail: string) {
+    super('unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(detail: string) {
+    super('forbidden', detail);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(detail: string) {
+    super('not_found', detail);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(detail: string, cause?: unknown) {
+    super('conflict', detail, { cause });
+  }
+}
+
+/** A dependency (database, broker) is down or too slow; the client may retry later. */
+export class ServiceUnavailableError extends AppError {
+  constructor(detail: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super('service_unavailable', detail, {
+      cause: options.cause,
+      headers: { 'Retry-After': String(options.retryAfterSeconds ?? 5) },
+    });
+  }
+}

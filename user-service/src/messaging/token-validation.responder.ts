@@ -1,0 +1,182 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+
+import {
+  JSON_CONTENT_TYPE,
+  MESSAGE_TYPES,
+  REQUEST_ID_HEADER,
+  decodeMessage,
+  isSafeRequestId,
+  validateTokenRequestSchema,
+  type ValidateTokenReply,
+} from '@shop/shared-contracts';
+
+import { probe, type HealthCheck } from '../health';
+import type { Logger } from '../logger';
+import type { TokenValidation } from '../services/auth.service';
+import { SERVICE_NAME } from '../service-info';
+
+export interface TokenValidationResponderDeps {
+  queue: string;
+  /** Requests one instance works on at once; the broker holds the rest for other instances. */
+  prefetch: number;
+  validate: (token: string) => Promise<TokenValidation>;
+  logger: Logger;
+}
+
+/**
+ * Answers `auth.validate_token` RPCs. Per message: decode against the shared schema, validate,
+ * publish the reply to `replyTo` with the request's correlationId, then ack — reply before ack,
+ * every message acked exactly once, nothing ever requeued, so a poison message cannot loop.
+ */
+export class TokenValidationResponder {
+  private readonly queue: string;
+  private readonly prefetch: number;
+  private readonly validate: (token: string) => Promise<TokenValidation>;
+  private readonly logger: Logger;
+
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private stopping = false;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(deps: TokenValidationResponderDeps) {
+    this.queue = deps.queue;
+    this.prefetch = deps.prefetch;
+    this.validate = deps.validate;
+    this.logger = deps.logger.child({ component: 'rpc-responder', queue: deps.queue });
+  }
+
+  /** The broker connection's `setup`: runs on every (re)connect, so the queue and consumer come back. */
+  readonly setup = async (model: ChannelModel): Promise<void> => {
+    if (this.stopping) return;
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => {
+      this.logger.warn({ err: error.message }, 'RPC channel error');
+    });
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      this.consumerTag = undefined;
+      // The channel died under a live connection: reconnect the whole model to get a clean one.
+      if (!this.stopping) void model.close().catch(() => undefined);
+    });
+    await channel.prefetch(this.prefetch);
+    await this.attach(channel, model);
+    this.channel = channel;
+  };
+
+  /** Whether this instance is consuming its queue right now. */
+  get isConsuming(): boolean {
+    return this.consumerTag !== undefined && !this.stopping;
+  }
+
+  /** `GET /health`'s broker probe: up when connected and consuming. */
+  healthCheck(): HealthCheck {
+    return {
+      name: 'broker',
+      check: async () => {
+        const status = await probe(async () => {
+          const channel = this.channel;
+          if (!channel || !this.consumerTag) throw new Error('not connected to RabbitMQ');
+          await channel.checkQueue(this.queue);
+        }, 2000);
+        return { ...status, queue: this.queue, consumer: this.isConsuming ? 'attached' : 'detached' };
+      },
+    };
+  }
+
+  /** Stops taking requests and waits (up to `timeoutMs`) for the ones in hand to be answered. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopping = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    this.consumerTag = undefined;
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
+    this.channel = undefined;
+    if (channel) await channel.close().catch(() => undefined);
+  }
+
+  private async attach(channel: Channel, model: ChannelModel): Promise<void> {
+    // Declared on every (re)connect: the requester publishes with `mandatory`, so the queue
+    // must exist whenever a responder is up.
+    await channel.assertQueue(this.queue, { durable: true });
+    const { consumerTag } = await channel.consume(this.queue, (message) => {
+      if (message === null) {
+        // The broker cancelled us (queue deleted): declare it again and resume.
+        this.consumerTag = undefined;
+        this.logger.warn('consumer cancelled by the broker; re-attaching');
+        this.attach(channel, model).catch((error: unknown) => {
+          this.logger.error({ err: error }, 'could not re-attach; reconnecting');
+          void model.close().catch(() => undefined);
+        });
+        return;
+      }
+      void this.handle(channel, message);
+    });
+    this.consumerTag = consumerTag;
+    this.logger.info('consuming token-validation requests');
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    this.inFlight += 1;
+    const properties = message.properties as {
+      replyTo?: unknown;
+      correlationId?: unknown;
+      headers?: Record<string, unknown>;
+    };
+    const { replyTo, correlationId } = properties;
+    const incomingRequestId = properties.headers?.[REQUEST_ID_HEADER];
+    const requestId = isSafeRequestId(incomingRequestId) ? incomingRequestId : undefined;
+    const log = this.logger.child({ request_id: requestId, correlation_id: correlationId });
+    try {
+      const reply = await this.replyFor(message, log);
+      if (typeof replyTo === 'string' && replyTo.length > 0) {
+        channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
+          correlationId: typeof correlationId === 'string' ? correlationId : undefined,
+          contentType: JSON_CONTENT_TYPE,
+          type: MESSAGE_TYPES.validateTokenReply,
+          appId: SERVICE_NAME,
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: requestId ? { [REQUEST_ID_HEADER]: requestId } : {},
+        });
+      } else {
+        log.warn('RPC request without replyTo dropped');
+      }
+    } catch (error) {
+      log.error({ err: error }, 'could not reply to RPC request');
+    } finally {
+      // Exactly once, whatever happened above; never requeued. If the channel is gone the
+      // broker redelivers the request to another consumer, which answers it instead.
+      try {
+        channel.ack(message);
+      } catch (error) {
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not ack RPC request');
+      }
+      this.inFlight -= 1;
+      if (this.inFlight === 0)
+        this.idleWaiters.splice(0).forEach((wake) => {
+          wake();
+        });
+    }
+  }
+
+  private async replyFor(message: ConsumeMessage, log: Logger): Promise<ValidateTokenReply> {
+    const decoded = decodeMessage(validateTokenRequestSchema, message.content);
+    if (!decoded.ok) {
+      log.warn({ problem: decoded.error }, 'malformed RPC request');
+      return { error: { code: 'bad_request', message: decoded.error } };
+    }
+    try {
+      return await this.validate(decoded.value.token);
+    } catch (error) {
+      log.error({ err: error }, 'token validation failed');
+      return { error: { code: 'internal', message: 'Token validation failed; retry later.' } };
+    }
+  }
+}
