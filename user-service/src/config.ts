@@ -93,12 +93,12 @@ export class ConfigError extends Error {
  * error, so an operator fixes them all in one go. The result is frozen.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const { error, value }: Joi.ValidationResult<unknown> = schema.validate(env, { abortEarly: false, convert: true });
-  if (error) {
-    const problems = error.details.map((detail) => detail.message.replaceAll('"', ''));
+  const result = schema.validate(env, { abortEarly: false, convert: true }) as Joi.ValidationResult<unknown>;
+  if (result.error) {
+    const problems = result.error.details.map((detail) => detail.message.replaceAll('"', ''));
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
-  const vars = value as Record<string, unknown> & {
+  const vars = result.value as Record<string, unknown> & {
     NODE_ENV: Config['env'];
     SECRET_KEY?: string;
     ALGORITHM: SigningAlgorithm;

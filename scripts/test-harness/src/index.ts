@@ -1,3 +1,5 @@
+export { closeBrokerConnections, localRabbitmqctl } from './broker-control';
+export type { RabbitmqctlRunner } from './broker-control';
 export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';
 export type { Infrastructure, InfrastructureSource } from './infrastructure';
 export { TestEnvironment } from './test-environment';

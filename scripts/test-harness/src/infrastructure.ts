@@ -1,6 +1,8 @@
 import { connect as connectAmqp } from 'amqplib';
 import { Client } from 'pg';
 
+import { localRabbitmqctl, type RabbitmqctlRunner } from './broker-control';
+
 /** Where the PostgreSQL server and RabbitMQ broker used by a test process come from. */
 export type InfrastructureSource = 'environment' | 'localhost' | 'testcontainers';
 
@@ -9,6 +11,8 @@ export interface Infrastructure {
   postgresUrl: string;
   amqpUrl: string;
   source: InfrastructureSource;
+  /** Runs `rabbitmqctl` against this broker (locally, or inside its container). */
+  rabbitmqctl: RabbitmqctlRunner;
   /** Stops whatever the harness started (containers); a no-op for servers it found running. */
   stop(): Promise<void>;
 }
@@ -46,6 +50,7 @@ export async function resolveInfrastructure(env: NodeJS.ProcessEnv = process.env
   }
 
   let amqpUrl = env.TEST_AMQP_URL;
+  let rabbitmqctl = localRabbitmqctl;
   if (amqpUrl) {
     sources.push('environment');
   } else if (await brokerAnswers(LOCAL_AMQP_URL)) {
@@ -55,6 +60,11 @@ export async function resolveInfrastructure(env: NodeJS.ProcessEnv = process.env
     const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
     const container = await new RabbitMQContainer('rabbitmq:3.13-management-alpine').start();
     amqpUrl = container.getAmqpUrl();
+    rabbitmqctl = async (args) => {
+      const result = await container.exec(['rabbitmqctl', ...args]);
+      if (result.exitCode !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} failed: ${result.output}`);
+      return result.stdout;
+    };
     stops.push(async () => {
       await container.stop();
     });
@@ -64,6 +74,7 @@ export async function resolveInfrastructure(env: NodeJS.ProcessEnv = process.env
   return {
     postgresUrl,
     amqpUrl,
+    rabbitmqctl,
     source: sources.includes('testcontainers') ? 'testcontainers' : (sources[0] ?? 'environment'),
     async stop() {
       await Promise.all(stops.map((stop) => stop()));

@@ -1,6 +1,7 @@
 import { connect as connectAmqp } from 'amqplib';
 import { Client } from 'pg';
 
+import { closeBrokerConnections } from './broker-control';
 import { resolveInfrastructure, type Infrastructure } from './infrastructure';
 import { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';
 
@@ -30,6 +31,14 @@ export class TestEnvironment {
 
   get amqpUrl(): string {
     return this.infrastructure.amqpUrl;
+  }
+
+  /**
+   * Closes, from the broker's side, the connections named `connectionName` (tests name their
+   * services' connections uniquely, so this never touches a neighbour's).
+   */
+  closeBrokerConnections(connectionName: string): Promise<number> {
+    return closeBrokerConnections(this.infrastructure.rabbitmqctl, connectionName);
   }
 
   get source(): Infrastructure['source'] {

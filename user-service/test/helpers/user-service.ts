@@ -1,0 +1,130 @@
+import 'reflect-metadata';
+
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { RecoveringChannelModel } from 'amqplib';
+import type { Sequelize } from 'sequelize-typescript';
+
+import type { TestEnvironment } from '@shop/test-harness';
+
+import { createApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createSequelize, databaseHealthCheck } from '../../src/db/database';
+import { migrateToLatest } from '../../src/db/migrator';
+import { createLogger } from '../../src/logger';
+import { connectToBroker } from '../../src/messaging/broker-connection';
+import { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
+import { UserRepository } from '../../src/repositories/user.repository';
+import { AuthService } from '../../src/services/auth.service';
+import { PasswordHasher } from '../../src/services/password-hasher';
+import { TokenService } from '../../src/services/token.service';
+
+/** The secret the test services sign with, so tests can forge tokens with or without it. */
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-at-least-32-characters-long';
+
+export interface StartedUserService {
+  baseUrl: string;
+  config: Readonly<Config>;
+  sequelize: Sequelize;
+  users: UserRepository;
+  tokens: TokenService;
+  authService: AuthService;
+  responder: TokenValidationResponder;
+  broker: RecoveringChannelModel;
+  /** The RPC queue this instance consumes (private to the test run). */
+  queue: string;
+  /** The broker connection's name, unique to this test run. */
+  connectionName: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts user-service the way main.ts does — real config parsing, a fresh migrated database,
+ * the real responder on the real broker — with the HTTP app on an ephemeral port.
+ */
+export async function startUserService(
+  env: TestEnvironment,
+  overrides: Record<string, string> = {},
+): Promise<StartedUserService> {
+  const database = await env.createDatabase('users');
+  const queue = env.queueName('auth.validate_token');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: queue,
+    SECRET_KEY: TEST_SECRET_KEY,
+    BCRYPT_ROUNDS: '4',
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  const logger = createLogger({ level: config.log.level, service: 'user-service', version: 'test' });
+  const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
+  await migrateToLatest(sequelize);
+
+  const users = new UserRepository();
+  const tokens = new TokenService({
+    secretKey: config.auth.secretKey,
+    algorithm: config.auth.algorithm,
+    ttlSeconds: config.auth.accessTokenTtlSeconds,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+  });
+  const authService = new AuthService({
+    users,
+    passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
+    tokens,
+  });
+  const responder = new TokenValidationResponder({
+    queue,
+    prefetch: config.amqp.prefetch,
+    validate: (token) => authService.validateToken(token),
+    logger,
+  });
+  const connectionName = `user-service.test.${env.runId}`;
+  const broker = await connectToBroker({ url: config.amqp.url, connectionName, setup: responder.setup, logger });
+  await broker.waitForConnect();
+
+  const app = createApp({
+    config,
+    logger,
+    authService,
+    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck()],
+  });
+  const server = await listen(app);
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config,
+    sequelize,
+    users,
+    tokens,
+    authService,
+    responder,
+    broker,
+    queue,
+    connectionName,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      await responder.stop(1000);
+      await broker.close();
+      await sequelize.close();
+    },
+  };
+}
+
+function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(0, '127.0.0.1', () => {
+      resolve(server);
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,108 @@
+import test from 'ava';
+
+import { MESSAGE_TYPES, REQUEST_ID_HEADER } from '@shop/shared-contracts';
+import { forgeToken, loginToken, registerUser, unsignedToken } from '../helpers/factories';
+import { RpcProbe } from '../helpers/rpc-probe';
+import { useUserService } from '../helpers/use-user-service';
+
+const ctx = useUserService();
+let probe: RpcProbe;
+
+test.before(async () => {
+  probe = await RpcProbe.open(ctx.env.amqpUrl, ctx.service.queue);
+});
+
+test.after.always(async () => {
+  await probe.close();
+});
+
+/** Polls until the RPC queue is empty, i.e. every request was taken and acked. */
+async function queueDrained(): Promise<boolean> {
+  for (let i = 0; i < 50; i += 1) {
+    if ((await probe.queueState()).messageCount === 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+test('RPC valid token → valid reply with the user, the same correlationId, type, appId and request id', async (t) => {
+  const user = await registerUser(ctx.service.baseUrl);
+  const token = await loginToken(ctx.service.baseUrl, user);
+
+  const reply = await probe.call({ token }, { correlationId: 'corr-1', headers: { [REQUEST_ID_HEADER]: 'req-77' } });
+
+  t.like(reply.body, { valid: true, user_id: user.id, username: user.username });
+  t.true(Date.parse((reply.body as { expires_at: string }).expires_at) > Date.now());
+  t.like(reply.properties, {
+    correlationId: 'corr-1',
+    type: MESSAGE_TYPES.validateTokenReply,
+    appId: 'user-service',
+    contentType: 'application/json',
+  });
+  t.is(reply.properties.headers?.[REQUEST_ID_HEADER], 'req-77');
+});
+
+const invalidCases: [string, () => Promise<string> | string, string][] = [
+  ['expired', () => forgeToken({ expiresInSeconds: -60 }), 'expired'],
+  [
+    'signed with another key',
+    () => forgeToken({ secret: 'not-our-secret-but-long-enough-0123456789' }),
+    'bad_signature',
+  ],
+  ['alg: none', () => unsignedToken({ sub: '1', username: 'x' }), 'bad_signature'],
+  ['for an unknown user', () => forgeToken({ sub: 1_999_999_999 }), 'user_not_found'],
+  [
+    'for an inactive user',
+    async () => {
+      const user = await registerUser(ctx.service.baseUrl);
+      await ctx.service.users.update(user.id, { isActive: false });
+      return forgeToken({ sub: user.id, username: user.username });
+    },
+    'user_inactive',
+  ],
+];
+
+for (const [name, makeToken, reason] of invalidCases) {
+  test(`RPC token ${name} → { valid: false, reason: "${reason}" }`, async (t) => {
+    const reply = await probe.call({ token: await makeToken() });
+    t.deepEqual(reply.body, { valid: false, reason });
+  });
+}
+
+test('RPC non-JSON body → error reply (bad_request), acked, queue drained', async (t) => {
+  const reply = await probe.call(Buffer.from('this is not json'));
+  t.deepEqual(reply.body, { error: { code: 'bad_request', message: 'message body is not valid JSON' } });
+  t.true(await queueDrained());
+});
+
+test('RPC body of the wrong shape → error reply (bad_request) naming the problem', async (t) => {
+  const reply = await probe.call({ token: 42, extra: true });
+  t.like(reply.body, { error: { code: 'bad_request' } });
+  t.regex((reply.body as { error: { message: string } }).error.message, /"token" must be a string/);
+});
+
+test('RPC request without replyTo → dropped and acked; the next request is still answered', async (t) => {
+  probe.publish(Buffer.from(JSON.stringify({ token: forgeToken() })), { correlationId: 'nowhere-to-go' });
+  t.true(await queueDrained());
+
+  const reply = await probe.call({ token: 'still-answering' });
+  t.deepEqual(reply.body, { valid: false, reason: 'malformed' });
+  t.false(probe.strayReplies.some((message) => message.properties.correlationId === 'nowhere-to-go'));
+});
+
+test('RPC burst of 500 concurrent requests → every one answered with its own correlationId', async (t) => {
+  const user = await registerUser(ctx.service.baseUrl);
+  const token = await loginToken(ctx.service.baseUrl, user);
+  const expired = forgeToken({ expiresInSeconds: -60 });
+
+  const replies = await Promise.all(
+    Array.from({ length: 500 }, (_, i) => probe.call({ token: i % 2 === 0 ? token : expired }, {}, 20_000)),
+  );
+
+  replies.forEach((reply, i) => {
+    if (i % 2 === 0) t.like(reply.body, { valid: true, user_id: user.id });
+    else t.deepEqual(reply.body, { valid: false, reason: 'expired' });
+  });
+  t.is(new Set(replies.map((reply) => reply.properties.correlationId as string)).size, 500);
+  t.true(await queueDrained());
+});
