@@ -17,12 +17,12 @@ export function useUserService(overrides: Record<string, string> = {}): UserServ
   let env: TestEnvironment | undefined;
   let service: StartedUserService | undefined;
 
-  test.before(async () => {
+  test.serial.before(async () => {
     env = await TestEnvironment.start();
     service = await startUserService(env, overrides);
   });
 
-  test.after.always(async () => {
+  test.serial.after.always(async () => {
     await service?.close();
     await env?.close();
   });

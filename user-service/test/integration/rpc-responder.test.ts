@@ -8,11 +8,11 @@ import { useUserService } from '../helpers/use-user-service';
 const ctx = useUserService();
 let probe: RpcProbe;
 
-test.before(async () => {
+test.serial.before(async () => {
   probe = await RpcProbe.open(ctx.env.amqpUrl, ctx.service.queue);
 });
 
-test.after.always(async () => {
+test.serial.after.always(async () => {
   await probe.close();
 });
 
