@@ -1,0 +1,342 @@
+import { ERROR_CODES, MAX_TOKEN_LENGTH, PROBLEM_CONTENT_TYPE, problemType } from '@shop/shared-contracts';
+
+import { SERVICE_VERSION } from '../service-info';
+import { DESCRIPTION_MAX_LENGTH, MAX_INT4, MAX_PAGE_SIZE, MAX_PRICE, NAME_MAX_LENGTH } from './products.schemas';
+
+const requestIdHeader = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
+
+const problem = (description: string, extraHeaders: Record<string, object> = {}) => ({
+  description,
+  headers: { ...requestIdHeader, ...extraHeaders },
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } };
+
+const responses = {
+  MalformedRequest: problem('The body is not valid JSON.'),
+  Unauthorized: problem(
+    'No bearer token, a malformed `Authorization` header, or a token user-service refused (expired, bad signature, user gone).',
+    { 'WWW-Authenticate': { schema: { type: 'string', example: 'Bearer' } } },
+  ),
+  Forbidden: problem('The caller is authenticated but is not the owner of the product.'),
+  NotFound: problem('No product has this id.'),
+  PayloadTooLarge: problem('The body is larger than the limit (100 kB by default).'),
+  UnsupportedMediaType: problem('The body is not `application/json`.'),
+  ValidationFailed: problem('The path, query or body failed validation; `errors` lists every failing field.'),
+  ServiceUnavailable: problem(
+    'A dependency is unavailable: the database, the broker, or user-service did not answer the token check in time. ' +
+      'Never a 401: the token may be good.',
+    retryAfter,
+  ),
+};
+
+const ref = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
+
+const ok = (description: string, schema: object, headers: Record<string, object> = {}) => ({
+  description,
+  headers: { ...requestIdHeader, ...headers },
+  content: { 'application/json': { schema } },
+});
+
+const productRef = { $ref: '#/components/schemas/Product' };
+
+const jsonBody = (schema: string) => ({
+  required: true,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+});
+
+const idParameter = { $ref: '#/components/parameters/ProductId' };
+
+const bearer = [{ bearerAuth: [] }];
+
+const updateOperation = (method: 'PUT' | 'PATCH') => ({
+  tags: ['products'],
+  summary:
+    method === 'PUT'
+      ? 'Update a product (partial: only the fields sent change, as with PATCH)'
+      : 'Update some fields of a product',
+  operationId: method === 'PUT' ? 'replaceProduct' : 'updateProduct',
+  security: bearer,
+  parameters: [idParameter],
+  requestBody: jsonBody('ProductUpdate'),
+  responses: {
+    '200': ok('The updated product.', productRef),
+    '400': ref('MalformedRequest'),
+    '401': ref('Unauthorized'),
+    '403': ref('Forbidden'),
+    '404': ref('NotFound'),
+    '413': ref('PayloadTooLarge'),
+    '415': ref('UnsupportedMediaType'),
+    '422': ref('ValidationFailed'),
+    '503': ref('ServiceUnavailable'),
+  },
+});
+
+const price = {
+  type: 'number',
+  exclusiveMinimum: 0,
+  maximum: MAX_PRICE,
+  description: 'A JSON number (not a string) with at most 2 decimals; stored exactly as NUMERIC(12,2).',
+  example: 19.99,
+};
+
+const productFields = {
+  name: {
+    type: 'string',
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    description: 'Trimmed; must not be blank.',
+    example: 'Espresso cup',
+  },
+  description: { type: ['string', 'null'], maxLength: DESCRIPTION_MAX_LENGTH, example: 'Porcelain, 80 ml.' },
+  price,
+  quantity: { type: 'integer', minimum: 0, maximum: MAX_INT4, example: 12 },
+};
+
+/** The OpenAPI 3.1 description of every route product-service mounts. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'product-service',
+    version: SERVICE_VERSION,
+    description:
+      'Product catalogue. Reads are public; writes need a bearer token from user-service, which ' +
+      'product-service checks by RPC over RabbitMQ (queue `auth.validate_token`), never by itself.',
+  },
+  servers: [{ url: 'http://localhost:8002' }],
+  tags: [{ name: 'products' }, { name: 'operations' }],
+  paths: {
+    '/products': {
+      get: {
+        tags: ['products'],
+        summary: 'List products, ordered by id',
+        operationId: 'listProducts',
+        parameters: [
+          {
+            name: 'skip',
+            in: 'query',
+            description: 'Products to skip.',
+            schema: { type: 'integer', minimum: 0, default: 0 },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            description: 'Largest number of products returned.',
+            schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: MAX_PAGE_SIZE },
+          },
+        ],
+        responses: {
+          '200': ok(
+            'One page of products.',
+            { type: 'array', items: productRef },
+            {
+              'X-Total-Count': {
+                description: 'The total number of products, across all pages.',
+                schema: { type: 'integer' },
+              },
+            },
+          ),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+      post: {
+        tags: ['products'],
+        summary: 'Create a product owned by the caller',
+        operationId: 'createProduct',
+        security: bearer,
+        requestBody: jsonBody('ProductCreate'),
+        responses: {
+          '201': ok('The new product.', productRef, {
+            Location: { description: 'The new product’s URL.', schema: { type: 'string' } },
+          }),
+          '400': ref('MalformedRequest'),
+          '401': ref('Unauthorized'),
+          '413': ref('PayloadTooLarge'),
+          '415': ref('UnsupportedMediaType'),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+    },
+    '/products/{id}': {
+      get: {
+        tags: ['products'],
+        summary: 'Get one product',
+        operationId: 'getProduct',
+        parameters: [idParameter],
+        responses: {
+          '200': ok('The product.', productRef),
+          '404': ref('NotFound'),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+      put: updateOperation('PUT'),
+      patch: updateOperation('PATCH'),
+      delete: {
+        tags: ['products'],
+        summary: 'Delete a product',
+        operationId: 'deleteProduct',
+        security: bearer,
+        parameters: [idParameter],
+        responses: {
+          '204': { description: 'Deleted.', headers: requestIdHeader },
+          '401': ref('Unauthorized'),
+          '403': ref('Forbidden'),
+          '404': ref('NotFound'),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+    },
+    '/health': {
+      get: {
+        tags: ['operations'],
+        summary: 'Readiness: 200 when the database is reachable and the broker connected',
+        operationId: 'health',
+        responses: {
+          '200': ok('Ready.', { $ref: '#/components/schemas/Health' }),
+          '503': {
+            description: 'A dependency is down, or the service is shutting down.',
+            headers: { ...requestIdHeader, ...retryAfter },
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
+          },
+        },
+      },
+    },
+    '/health/live': {
+      get: {
+        tags: ['operations'],
+        summary: 'Liveness: 200 while the process runs',
+        operationId: 'liveness',
+        responses: { '200': ok('Alive.', { $ref: '#/components/schemas/Liveness' }) },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        tags: ['operations'],
+        summary: 'This document',
+        operationId: 'openapi',
+        responses: { '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } } },
+      },
+    },
+    '/docs': {
+      get: {
+        tags: ['operations'],
+        summary: 'Swagger UI over this document',
+        operationId: 'docs',
+        responses: { '200': { description: 'An HTML page.', content: { 'text/html': {} } } },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          `An access token from user-service's \`POST /login\` (at most ${MAX_TOKEN_LENGTH} characters), ` +
+          'sent as `Authorization: Bearer <token>`.',
+      },
+    },
+    headers: {
+      RequestId: {
+        description: 'The request id: the client’s `X-Request-Id` when it is a short safe string, else generated.',
+        schema: { type: 'string' },
+      },
+    },
+    parameters: {
+      ProductId: {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'The product id, a positive integer.',
+        schema: { type: 'integer', minimum: 1, maximum: MAX_INT4 },
+      },
+    },
+    responses,
+    schemas: {
+      ProductCreate: {
+        type: 'object',
+        required: ['name', 'price', 'quantity'],
+        additionalProperties: false,
+        properties: { ...productFields, description: { ...productFields.description, default: null } },
+      },
+      ProductUpdate: {
+        type: 'object',
+        description: 'The fields to change (at least one); absent fields keep their value.',
+        minProperties: 1,
+        additionalProperties: false,
+        properties: productFields,
+      },
+      Product: {
+        type: 'object',
+        required: ['id', 'name', 'description', 'price', 'quantity', 'owner_id', 'created_at', 'updated_at'],
+        properties: {
+          id: { type: 'integer', example: 1 },
+          ...productFields,
+          owner_id: { type: 'integer', description: 'The id of the user who created the product.', example: 7 },
+          created_at: { type: 'string', format: 'date-time' },
+          updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      Health: {
+        type: 'object',
+        required: ['status', 'service', 'version', 'checks'],
+        properties: {
+          status: { type: 'string', enum: ['ok', 'unavailable', 'shutting_down'] },
+          service: { type: 'string' },
+          version: { type: 'string' },
+          checks: {
+            type: 'object',
+            properties: {
+              database: { $ref: '#/components/schemas/DependencyStatus' },
+              broker: { $ref: '#/components/schemas/DependencyStatus' },
+            },
+          },
+        },
+      },
+      DependencyStatus: {
+        type: 'object',
+        required: ['status'],
+        properties: { status: { type: 'string', enum: ['up', 'down'] } },
+        additionalProperties: true,
+      },
+      Liveness: {
+        type: 'object',
+        properties: { status: { const: 'ok' }, service: { type: 'string' }, version: { type: 'string' } },
+      },
+      Problem: {
+        type: 'object',
+        description: 'RFC 9457 problem details.',
+        required: ['type', 'title', 'status', 'detail', 'instance', 'request_id'],
+        properties: {
+          type: {
+            type: 'string',
+            enum: Object.keys(ERROR_CODES).map((code) => problemType(code as keyof typeof ERROR_CODES)),
+          },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          instance: { type: 'string' },
+          request_id: { type: 'string' },
+          errors: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['path', 'message', 'type'],
+              properties: {
+                path: { type: 'string', example: 'body.price' },
+                message: { type: 'string' },
+                type: { type: 'string', example: 'number.greater' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,61 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+
+import type { ProductService } from '../services/product.service';
+import { requireContentType } from './body-parsing';
+import { toNewProduct, toProductChanges, toPublicProduct } from './products.presenter';
+import {
+  createProductBodySchema,
+  listProductsQuerySchema,
+  productIdParamsSchema,
+  updateProductBodySchema,
+} from './products.schemas';
+import { authenticatedUser } from './require-auth';
+import { parse, parseParamsAndBody } from './validation';
+
+export interface ProductsRouterDeps {
+  productService: ProductService;
+  /** Guards the writes; reads are public and never touch the broker. */
+  requireAuth: RequestHandler;
+}
+
+export function createProductsRouter(deps: ProductsRouterDeps): Router {
+  const { productService, requireAuth } = deps;
+  const router = Router();
+  const json = requireContentType('application/json');
+
+  router.get('/products', async (req, res) => {
+    const { skip, limit } = parse(listProductsQuerySchema, req.query, 'query');
+    const page = await productService.list({ skip, limit });
+    res.set('X-Total-Count', String(page.total)).json(page.items.map(toPublicProduct));
+  });
+
+  router.get('/products/:id', async (req, res) => {
+    const { id } = parse(productIdParamsSchema, req.params, 'params');
+    res.json(toPublicProduct(await productService.get(id)));
+  });
+
+  router.post('/products', requireAuth, json, async (req, res) => {
+    const { userId } = authenticatedUser(res);
+    const body = parse(createProductBodySchema, req.body, 'body');
+    const product = await productService.create(toNewProduct(body), userId);
+    res.status(201).location(`/products/${product.id}`).json(toPublicProduct(product));
+  });
+
+  // PUT keeps the original API's meaning: a partial update, exactly like PATCH.
+  const update = async (req: Request, res: Response): Promise<void> => {
+    const { userId } = authenticatedUser(res);
+    const { params, body } = parseParamsAndBody(req, { params: productIdParamsSchema, body: updateProductBodySchema });
+    res.json(toPublicProduct(await productService.update(params.id, toProductChanges(body), userId)));
+  };
+  router.put('/products/:id', requireAuth, json, update);
+  router.patch('/products/:id', requireAuth, json, update);
+
+  router.delete('/products/:id', requireAuth, async (req, res) => {
+    const { userId } = authenticatedUser(res);
+    const { id } = parse(productIdParamsSchema, req.params, 'params');
+    await productService.delete(id, userId);
+    res.status(204).end();
+  });
+
+  return router;
+}

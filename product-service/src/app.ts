@@ -1,0 +1,67 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+
+import { jsonBody } from './api/body-parsing';
+import { createDocsRouter } from './api/docs.routes';
+import { errorHandler, notFoundHandler } from './api/error-handler';
+import { createHealthRouter } from './api/health.routes';
+import { openApiDocument } from './api/openapi';
+import { createProductsRouter } from './api/products.routes';
+import { requestContext } from './api/request-context';
+import { requireAuth } from './api/require-auth';
+import type { Config } from './config';
+import type { HealthCheck } from './health';
+import type { Logger } from './logger';
+import type { ProductService } from './services/product.service';
+import type { TokenValidator } from './services/token-validator';
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+
+export interface AppDeps {
+  config: Pick<Config, 'http'>;
+  logger: Logger;
+  productService: ProductService;
+  /** Checks bearer tokens on writes: the RabbitMQ RPC client, or a fake in tests. */
+  tokenValidator: TokenValidator;
+  healthChecks: HealthCheck[];
+  /** False once shutdown has begun: /health turns 503 before the listener closes. */
+  isAcceptingTraffic?: () => boolean;
+}
+
+/** Builds the HTTP app from ready dependencies. Reads no environment and opens no socket. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxyHops);
+
+  app.use(requestContext(logger));
+  app.use(
+    helmet({
+      // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
+      // there, and would break the Swagger UI on plain http://localhost.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.use(jsonBody(config.http.bodyLimitBytes));
+
+  app.use(
+    createHealthRouter({
+      service: SERVICE_NAME,
+      version: SERVICE_VERSION,
+      checks: deps.healthChecks,
+      isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
+    }),
+  );
+  app.use(createDocsRouter(openApiDocument));
+  app.use(
+    createProductsRouter({
+      productService: deps.productService,
+      requireAuth: requireAuth(deps.tokenValidator),
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,123 @@
+/**
+ * Composition root: config → database → migrations → broker → repositories → services →
+ * HTTP app → listen → graceful shutdown. The only module with side effects at start.
+ */
+import 'reflect-metadata';
+
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
+import { migrateToLatest } from './db/migrator';
+import { createLogger, type Logger } from './logger';
+import { connectToBroker, redactUrl } from './messaging/broker-connection';
+import { TokenValidationClient } from './messaging/token-validation.client';
+import { ProductRepository } from './repositories/product.repository';
+import { ProductService } from './services/product.service';
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+
+/** A shutdown that has not finished by then is forced, in ms. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = loadConfig();
+  const logger = createLogger({ level: config.log.level, service: SERVICE_NAME, version: SERVICE_VERSION });
+  installCrashHandlers(logger);
+
+  await ensureDatabaseExists(config.db.url, logger).catch((error: unknown) => {
+    throw new Error(`cannot reach PostgreSQL at ${redactUrl(config.db.url)}: ${describe(error)}`, { cause: error });
+  });
+  const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
+  await sequelize.authenticate();
+  if (config.db.migrateOnStart) {
+    const applied = await migrateToLatest(sequelize, logger);
+    logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
+  }
+
+  const tokenValidator = new TokenValidationClient({
+    queue: config.rpc.queue,
+    timeoutMs: config.rpc.timeoutMs,
+    maxPending: config.rpc.maxPending,
+    logger,
+  });
+  const broker = await connectToBroker({
+    url: config.amqp.url,
+    connectionName: SERVICE_NAME,
+    setup: tokenValidator.setup,
+    logger,
+  });
+
+  const productService = new ProductService({ products: new ProductRepository() });
+
+  let acceptingTraffic = true;
+  const app = createApp({
+    config,
+    logger,
+    productService,
+    tokenValidator,
+    healthChecks: [databaseHealthCheck(sequelize), tokenValidator.healthCheck()],
+    isAcceptingTraffic: () => acceptingTraffic,
+  });
+  const server = app.listen(config.http.port, () => {
+    logger.info({ port: config.http.port }, `${SERVICE_NAME} listening`);
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, 'HTTP server error');
+    process.exit(1);
+  });
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (!acceptingTraffic) return;
+    acceptingTraffic = false;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown deadline passed; forcing exit');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+
+    // In-flight writes finish first (each waits at most one RPC timeout), then the broker goes.
+    await closeServer(server);
+    await tokenValidator.close();
+    await broker.close().catch(() => undefined);
+    await sequelize.close();
+    logger.info('shut down cleanly');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void shutdown(signal));
+  }
+}
+
+/** Stops accepting connections and resolves once in-flight requests have been answered. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function installCrashHandlers(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+main().catch((error: unknown) => {
+  const line = error instanceof ConfigError ? error.message : `${SERVICE_NAME} failed to start: ${describe(error)}`;
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,298 @@
+import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
+import { v4 as uuidv4 } from 'uuid';
+
+import {
+  DIRECT_REPLY_TO_QUEUE,
+  JSON_CONTENT_TYPE,
+  MESSAGE_TYPES,
+  REQUEST_ID_HEADER,
+  decodeMessage,
+  validateTokenReplySchema,
+  type InvalidTokenReason,
+  type ValidateTokenRequest,
+} from '@shop/shared-contracts';
+
+import { ServiceUnavailableError, UnauthorizedError } from '../errors';
+import type { HealthCheck } from '../health';
+import type { Logger } from '../logger';
+import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
+import { SERVICE_NAME } from '../service-info';
+
+/** Calls allowed to wait for a reply at once, unless configured otherwise. */
+export const DEFAULT_MAX_PENDING = 10_000;
+
+/** `Retry-After` of a failed call, in seconds: user-service or the broker usually return within that. */
+const RETRY_AFTER_SECONDS = 2;
+
+const REFUSAL_DETAILS: Record<InvalidTokenReason, string> = {
+  malformed: 'The bearer token is malformed.',
+  bad_signature: 'The bearer token signature is invalid.',
+  expired: 'The bearer token has expired.',
+  revoked: 'The bearer token has been revoked.',
+  user_inactive: 'The user of this token is inactive.',
+  user_not_found: 'The user of this token no longer exists.',
+};
+
+export interface TokenValidationClientDeps {
+  /** Queue user-service consumes (`AUTH_RPC_QUEUE`). */
+  queue: string;
+  /** How long a call waits for its reply, in ms; also the request's AMQP `expiration`. */
+  timeoutMs: number;
+  /** Calls allowed to wait at once; further calls fail at once. Default {@link DEFAULT_MAX_PENDING}. */
+  maxPending?: number;
+  logger: Logger;
+}
+
+/** Counters since start, for tests, health and metrics. */
+export interface TokenValidationStats {
+  /** Requests published. */
+  sent: number;
+  /** Calls that got no reply within the timeout. */
+  timeouts: number;
+  /** Calls failed without waiting: no channel, too many pending, returned unroutable, channel lost. */
+  unavailable: number;
+  /** Replies dropped because no pending call had their correlationId (late, duplicate or foreign). */
+  lateOrUnknownReplies: number;
+  /** Replies that were not JSON or matched none of the contract's reply shapes. */
+  malformedReplies: number;
+  /** `{ error: ... }` replies: user-service could not validate the token. */
+  errorReplies: number;
+}
+
+interface PendingCall {
+  /** The channel the request went out on: its replies can only come back there. */
+  channel: Channel;
+  resolve: (user: AuthenticatedUser) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The requester side of the `auth.validate_token` RPC over RabbitMQ Direct Reply-to.
+ *
+ * One channel, opened by {@link setup} on every (re)connect, consumes `amq.rabbitmq.reply-to`
+ * and publishes the requests, each with a fresh correlationId kept in a map until its reply,
+ * its timeout, an unroutable return or the loss of the channel settles it. Nothing is ever
+ * buffered: while there is no channel, calls fail at once with 503, so an HTTP request never
+ * waits on a broker that is down.
+ */
+export class TokenValidationClient implements TokenValidator {
+  private readonly queue: string;
+  private readonly timeoutMs: number;
+  private readonly maxPending: number;
+  private readonly logger: Logger;
+
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly counters: TokenValidationStats = {
+    sent: 0,
+    timeouts: 0,
+    unavailable: 0,
+    lateOrUnknownReplies: 0,
+    malformedReplies: 0,
+    errorReplies: 0,
+  };
+  private channel: Channel | undefined;
+  private closed = false;
+
+  constructor(deps: TokenValidationClientDeps) {
+    this.queue = deps.queue;
+    this.timeoutMs = deps.timeoutMs;
+    this.maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
+    this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
+  }
+
+  /** The broker connection's `setup`: runs after every (re)connect, so the channel comes back. */
+  readonly setup = async (model: ChannelModel): Promise<void> => {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => {
+      this.logger.warn({ err: error.message }, 'RPC channel error');
+    });
+    channel.on('close', () => {
+      this.onChannelClosed(channel, model);
+    });
+    channel.on('return', (message: Message) => {
+      this.onReturn(message);
+    });
+    // Direct Reply-to requires the consumer on this channel before the first publish naming it.
+    await channel.consume(
+      DIRECT_REPLY_TO_QUEUE,
+      (message) => {
+        this.onReply(channel, message);
+      },
+      { noAck: true },
+    );
+    // close() may have run while the channel was opening.
+    if (this.closed) {
+      await channel.close();
+      return;
+    }
+    this.channel = channel;
+    this.logger.info('ready to validate tokens');
+  };
+
+  /** Whether calls can be sent right now (connected, channel open, not closed). */
+  get isReady(): boolean {
+    return this.channel !== undefined;
+  }
+
+  /** Calls waiting for a reply. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** A copy of the counters since start. */
+  get stats(): Readonly<TokenValidationStats> {
+    return { ...this.counters };
+  }
+
+  /**
+   * Asks user-service whether `token` is valid. Resolves with its user; rejects with an
+   * UnauthorizedError when refused, or a ServiceUnavailableError when there is no answer
+   * within the timeout, no consumer, no broker, or an answer that is not one.
+   */
+  validate(token: string, context: { requestId: string }): Promise<AuthenticatedUser> {
+    const channel = this.channel;
+    if (!channel) return Promise.reject(this.unavailable('The authentication service cannot be reached right now.'));
+    if (this.pending.size >= this.maxPending) {
+      return Promise.reject(this.unavailable('Too many token checks are waiting; try again shortly.'));
+    }
+
+    const correlationId = uuidv4();
+    const request: ValidateTokenRequest = { token };
+    return new Promise<AuthenticatedUser>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(correlationId)) return;
+        this.counters.timeouts += 1;
+        reject(
+          new ServiceUnavailableError(`The authentication service did not answer within ${this.timeoutMs} ms.`, {
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+          }),
+        );
+      }, this.timeoutMs);
+      this.pending.set(correlationId, { channel, resolve, reject, timer });
+
+      try {
+        channel.sendToQueue(this.queue, Buffer.from(JSON.stringify(request)), {
+          // An unroutable request (no queue) comes back as a `return` at once instead of timing out.
+          mandatory: true,
+          correlationId,
+          replyTo: DIRECT_REPLY_TO_QUEUE,
+          // Nobody waits longer than this, so the broker drops the request instead of delivering it late.
+          expiration: String(this.timeoutMs),
+          contentType: JSON_CONTENT_TYPE,
+          type: MESSAGE_TYPES.validateTokenRequest,
+          appId: SERVICE_NAME,
+          messageId: uuidv4(),
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: { [REQUEST_ID_HEADER]: context.requestId },
+        });
+        this.counters.sent += 1;
+      } catch (error) {
+        // The channel closed under us between the check above and this publish.
+        this.settle(correlationId)?.reject(
+          this.unavailable('The authentication service cannot be reached right now.', error),
+        );
+      }
+    });
+  }
+
+  /** `GET /health`'s broker probe: up while the RPC channel is open. */
+  healthCheck(): HealthCheck {
+    return {
+      name: 'broker',
+      check: () =>
+        Promise.resolve(
+          this.channel
+            ? { status: 'up' as const, queue: this.queue, pending: this.pending.size }
+            : { status: 'down' as const, queue: this.queue, error: 'not connected to RabbitMQ' },
+        ),
+    };
+  }
+
+  /** Fails every pending call with 503 and closes the channel; later calls fail at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const channel = this.channel;
+    this.channel = undefined;
+    this.failPending(() => true, 'The service is shutting down.');
+    if (channel) await channel.close().catch(() => undefined);
+  }
+
+  private onReply(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled the reply consumer: replies can no longer arrive on this channel.
+      this.logger.warn('reply consumer cancelled by the broker; reopening the channel');
+      void channel.close().catch(() => undefined);
+      return;
+    }
+    const correlationId = (message.properties as { correlationId?: unknown }).correlationId;
+    const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
+    if (!call) {
+      this.counters.lateOrUnknownReplies += 1;
+      this.logger.debug({ correlation_id: correlationId }, 'dropped a late or unknown reply');
+      return;
+    }
+
+    const decoded = decodeMessage(validateTokenReplySchema, message.content);
+    if (!decoded.ok) {
+      this.counters.malformedReplies += 1;
+      this.logger.warn({ correlation_id: correlationId, problem: decoded.error }, 'malformed token-validation reply');
+      call.reject(this.failure('The authentication service sent an unreadable answer.'));
+      return;
+    }
+    const reply = decoded.value;
+    if ('error' in reply) {
+      this.counters.errorReplies += 1;
+      this.logger.warn({ correlation_id: correlationId, rpc_error: reply.error }, 'token validation failed remotely');
+      call.reject(this.failure('The authentication service could not check the token; try again shortly.'));
+    } else if (reply.valid) {
+      call.resolve({ userId: reply.user_id, username: reply.username, expiresAt: new Date(reply.expires_at) });
+    } else {
+      call.reject(new UnauthorizedError(REFUSAL_DETAILS[reply.reason], 'Bearer error="invalid_token"'));
+    }
+  }
+
+  /** A mandatory request no queue took: no responder has declared the queue. */
+  private onReturn(message: Message): void {
+    const correlationId = (message.properties as { correlationId?: unknown }).correlationId;
+    const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
+    const { replyText } = message.fields as { replyText?: unknown };
+    this.logger.warn({ reason: replyText }, 'token-validation request unroutable: is user-service up?');
+    call?.reject(this.unavailable('The authentication service is not listening.'));
+  }
+
+  private onChannelClosed(channel: Channel, model: ChannelModel): void {
+    if (this.channel === channel) this.channel = undefined;
+    this.failPending((call) => call.channel === channel, 'The connection to the authentication service was lost.');
+    if (this.closed) return;
+    // When only the channel died, the connection is still up and recovery would never run
+    // setup again: closing the connection makes it reconnect and reopen a clean channel.
+    this.logger.warn('RPC channel closed; reconnecting');
+    void model.close().catch(() => undefined);
+  }
+
+  /** Removes a pending call and stops its timer; undefined when it was already settled. */
+  private settle(correlationId: string): PendingCall | undefined {
+    const call = this.pending.get(correlationId);
+    if (!call) return undefined;
+    this.pending.delete(correlationId);
+    clearTimeout(call.timer);
+    return call;
+  }
+
+  private failPending(matches: (call: PendingCall) => boolean, detail: string): void {
+    for (const [correlationId, call] of this.pending) {
+      if (matches(call)) this.settle(correlationId)?.reject(this.unavailable(detail));
+    }
+  }
+
+  /** Counts and builds the error of a call failed without an answer. */
+  private unavailable(detail: string, cause?: unknown): ServiceUnavailableError {
+    this.counters.unavailable += 1;
+    return this.failure(detail, cause);
+  }
+
+  private failure(detail: string, cause?: unknown): ServiceUnavailableError {
+    return new ServiceUnavailableError(detail, { cause, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+}
