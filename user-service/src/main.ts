@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     isAcceptingTraffic: () => acceptingTraffic,
   });
   const server = app.listen(config.http.port, () => {
-    logger.info({ port: config.http.port }, `${SERVICE_NAME} listening`);
+    const address = server.address();
+    logger.info(
+      { port: typeof address === 'object' && address ? address.port : config.http.port },
+      `${SERVICE_NAME} listening`,
+    );
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'HTTP server error');

@@ -77,6 +77,15 @@ export class TestEnvironment {
     return name;
   }
 
+  /**
+   * Runs one statement as the test server's admin, e.g. to cut a service off its database
+   * (`ALTER DATABASE … ALLOW_CONNECTIONS false`, `pg_terminate_backend`) in a fault test.
+   */
+  async adminQuery<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const { rows } = await this.withAdminClient((client) => client.query<R>(sql, params));
+    return rows;
+  }
+
   /** Drops every database and deletes every queue this run made, then stops any containers. */
   async close(): Promise<void> {
     try {
