@@ -1,0 +1,4 @@
+export { REPO_ROOT, ServiceProcess } from './service-process';
+export type { LogLine, ServiceName } from './service-process';
+export { startSystem, waitUntilHealthy } from './system';
+export type { RunningSystem } from './system';

@@ -1,0 +1,61 @@
+import type { TestEnvironment } from '@shop/test-harness';
+
+import { ServiceProcess } from './service-process';
+
+export interface RunningSystem {
+  user: ServiceProcess;
+  product: ServiceProcess;
+  /** The RPC queue both services use, private to this test run. */
+  queue: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Both services as real processes on fresh databases (created by the services themselves,
+ * as in production) and a private RPC queue; dropped by the environment afterwards.
+ */
+export async function startSystem(
+  env: TestEnvironment,
+  overrides: { user?: Record<string, string>; product?: Record<string, string> } = {},
+): Promise<RunningSystem> {
+  const queue = env.queueName('auth.validate_token');
+  const user = await ServiceProcess.start('user-service', {
+    DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysusers')),
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: queue,
+    SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
+    BCRYPT_ROUNDS: '4',
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...overrides.user,
+  });
+  await user.waitForLog(/consuming token-validation requests/);
+  const product = await ServiceProcess.start('product-service', {
+    DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: queue,
+    ...overrides.product,
+  });
+  await waitUntilHealthy(product.baseUrl);
+  return {
+    user,
+    product,
+    queue,
+    async stop() {
+      await Promise.all([user.stop(), product.stop()]);
+    },
+  };
+}
+
+/** Polls `GET /health` until 200: the service is connected to its database and the broker. */
+export async function waitUntilHealthy(baseUrl: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${baseUrl}/health`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${baseUrl}/health still answers ${status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

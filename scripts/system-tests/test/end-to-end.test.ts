@@ -1,0 +1,114 @@
+import test from 'ava';
+
+import { TestEnvironment } from '@shop/test-harness';
+
+import { startSystem, type RunningSystem } from '../src';
+
+let env: TestEnvironment | undefined;
+let system: RunningSystem | undefined;
+
+test.before(async () => {
+  env = await TestEnvironment.start();
+  system = await startSystem(env);
+});
+
+test.after.always(async () => {
+  await system?.stop();
+  await env?.close();
+});
+
+function running(): RunningSystem {
+  if (!system) throw new Error('the system has not started');
+  return system;
+}
+
+const json = (body: unknown, token?: string) => ({
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body),
+});
+
+// The walkthrough of the original README, against both real processes over the real broker.
+test('register → login → create → list → get → update → delete → 404', async (t) => {
+  const { user, product } = running();
+
+  const registered = await fetch(`${user.baseUrl}/register`, {
+    method: 'POST',
+    ...json({ username: 'e2e_alice', password: 'wonderland-42' }),
+  });
+  t.is(registered.status, 201);
+  const alice = (await registered.json()) as { id: number };
+
+  const login = await fetch(`${user.baseUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'username=e2e_alice&password=wonderland-42',
+  });
+  t.is(login.status, 200);
+  const { access_token: token } = (await login.json()) as { access_token: string };
+
+  const created = await fetch(`${product.baseUrl}/products`, {
+    method: 'POST',
+    ...json({ name: 'Laptop', description: 'A fast laptop', price: 999.99, quantity: 10 }, token),
+  });
+  t.is(created.status, 201);
+  const laptop = (await created.json()) as { id: number; owner_id: number; price: number };
+  t.like(laptop, { name: 'Laptop', price: 999.99, quantity: 10, owner_id: alice.id });
+
+  const list = await fetch(`${product.baseUrl}/products?skip=0&limit=10`);
+  t.is(list.status, 200);
+  t.is(list.headers.get('x-total-count'), '1');
+  t.like(await list.json(), [{ id: laptop.id, name: 'Laptop' }]);
+
+  const got = await fetch(`${product.baseUrl}/products/${laptop.id}`);
+  t.like(await got.json(), { id: laptop.id, description: 'A fast laptop' });
+
+  const updated = await fetch(`${product.baseUrl}/products/${laptop.id}`, {
+    method: 'PUT',
+    ...json({ price: 899.99, quantity: 5 }, token),
+  });
+  t.is(updated.status, 200);
+  t.like(await updated.json(), { name: 'Laptop', price: 899.99, quantity: 5 });
+
+  const deleted = await fetch(`${product.baseUrl}/products/${laptop.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  t.is(deleted.status, 204);
+
+  const gone = await fetch(`${product.baseUrl}/products/${laptop.id}`);
+  t.is(gone.status, 404);
+});
+
+test('a write with a forged token → 401 from product-service, decided by user-service over RabbitMQ', async (t) => {
+  const { product } = running();
+  const response = await fetch(`${product.baseUrl}/products`, {
+    method: 'POST',
+    ...json({ name: 'Forged', price: 1, quantity: 1 }, 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl'),
+  });
+  t.is(response.status, 401);
+  t.is(response.headers.get('www-authenticate'), 'Bearer');
+});
+
+test('the request id of a write reaches user-service through the broker', async (t) => {
+  const { user, product } = running();
+  await fetch(`${user.baseUrl}/register`, { method: 'POST', ...json({ username: 'e2e_bob', password: 'builder-42' }) });
+  const login = await fetch(`${user.baseUrl}/login`, {
+    method: 'POST',
+    ...json({ username: 'e2e_bob', password: 'builder-42' }),
+  });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+
+  const response = await fetch(`${product.baseUrl}/products`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'e2e-trace-1' },
+    body: JSON.stringify({ name: 'Traced', price: 2.5, quantity: 1 }),
+  });
+  t.is(response.status, 201);
+  t.is(response.headers.get('x-request-id'), 'e2e-trace-1');
+  await t.notThrowsAsync(
+    user.waitForLog(/./, 5000).then(() => {
+      const seen = user.lines.some((line) => JSON.stringify(line).includes('e2e-trace-1'));
+      if (!seen) throw new Error('user-service logged nothing with the request id');
+    }),
+  );
+});
