@@ -1,0 +1,191 @@
+import 'reflect-metadata';
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
+import type { Express } from 'express';
+import { QueryTypes } from 'sequelize';
+import type { Sequelize } from 'sequelize-typescript';
+
+import type { TestEnvironment } from '@shop/test-harness';
+
+import { createApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createSequelize, databaseHealthCheck } from '../../src/db/database';
+import { migrateToLatest } from '../../src/db/migrator';
+import { createLogger, type Logger } from '../../src/logger';
+import { connectToBroker } from '../../src/messaging/broker-connection';
+import { TokenValidationClient } from '../../src/messaging/token-validation.client';
+import { ProductRepository } from '../../src/repositories/product.repository';
+import { ProductService } from '../../src/services/product.service';
+
+/** A products row as stored, price as PostgreSQL's exact text. */
+export interface ProductRow {
+  id: number;
+  name: string;
+  description: string | null;
+  price: string;
+  quantity: number;
+  owner_id: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The test file's own migrated database, read and written with plain SQL. */
+export interface TestDatabase {
+  url: string;
+  sequelize: Sequelize;
+  /** The stored row, or undefined when there is none. */
+  productRow(id: number): Promise<ProductRow | undefined>;
+  /** Rows owned by one user, ordered by id. */
+  productRowsOwnedBy(ownerId: number): Promise<ProductRow[]>;
+  /** Rows with exactly this name, ordered by id. */
+  productRowsNamed(name: string): Promise<ProductRow[]>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function testLogger(): Logger {
+  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', service: 'product-service', version: 'test' });
+}
+
+/**
+ * Creates this file's database and migrates it with the service's own migrations. One per
+ * process: sequelize-typescript binds ProductModel to a single Sequelize instance.
+ */
+export async function openTestDatabase(env: TestEnvironment): Promise<TestDatabase> {
+  const { url } = await env.createDatabase('product');
+  const sequelize = createSequelize({ url, poolMax: 10, logger: testLogger() });
+  await migrateToLatest(sequelize);
+  const select = (where: string, replacements: Record<string, unknown>) =>
+    sequelize.query<ProductRow>(`SELECT * FROM products WHERE ${where} ORDER BY id`, {
+      type: QueryTypes.SELECT,
+      replacements,
+    });
+  return {
+    url,
+    sequelize,
+    async productRow(id) {
+      return (await select('id = :id', { id }))[0];
+    },
+    productRowsOwnedBy: (ownerId) => select('owner_id = :ownerId', { ownerId }),
+    productRowsNamed: (name) => select('name = :name', { name }),
+    async count() {
+      const [row] = await sequelize.query<{ count: string }>('SELECT count(*) AS count FROM products', {
+        type: QueryTypes.SELECT,
+      });
+      return Number(row?.count);
+    },
+    close: () => sequelize.close(),
+  };
+}
+
+export interface ProductServiceOptions {
+  /** The RPC queue this instance sends token checks to. */
+  queue: string;
+  /** Environment overrides, e.g. `AUTH_RPC_TIMEOUT_MS`, `AMQP_URL`. */
+  env?: Record<string, string>;
+  /** Wait for the broker before returning. Default true. */
+  waitForBroker?: boolean;
+}
+
+export interface StartedProductService {
+  baseUrl: string;
+  app: Express;
+  config: Readonly<Config>;
+  client: TokenValidationClient;
+  broker: RecoveringChannelModel;
+  /** The broker connection's name, unique to this instance. */
+  connectionName: string;
+  /** The live AMQP connection under the recovering wrapper, while connected. */
+  currentConnection(): ChannelModel | undefined;
+  close(): Promise<void>;
+}
+
+let instances = 0;
+
+/**
+ * Starts product-service the way main.ts does — real config parsing, the real RPC client on
+ * the real broker, the real repositories on the test database — with HTTP on an ephemeral port.
+ */
+export async function startProductService(
+  env: TestEnvironment,
+  database: TestDatabase,
+  options: ProductServiceOptions,
+): Promise<StartedProductService> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: options.queue,
+    AUTH_RPC_TIMEOUT_MS: '500',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const logger = createLogger({ level: config.log.level, service: 'product-service', version: 'test' });
+  const client = new TokenValidationClient({
+    queue: config.rpc.queue,
+    timeoutMs: config.rpc.timeoutMs,
+    maxPending: config.rpc.maxPending,
+    logger,
+  });
+  instances += 1;
+  const connectionName = `product-service.test.${env.runId}.${instances}`;
+  const broker = await connectToBroker({ url: config.amqp.url, connectionName, setup: client.setup, logger });
+  let connection: ChannelModel | undefined;
+  broker.on('connect', (model: ChannelModel) => {
+    connection = model;
+  });
+  broker.on('disconnect', () => {
+    connection = undefined;
+  });
+  if (options.waitForBroker ?? true) await broker.waitForConnect();
+
+  const app = createApp({
+    config,
+    logger,
+    productService: new ProductService({ products: new ProductRepository() }),
+    tokenValidator: client,
+    healthChecks: [databaseHealthCheck(database.sequelize), client.healthCheck()],
+  });
+  const server = await listen(app);
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    app,
+    config,
+    client,
+    broker,
+    connectionName,
+    currentConnection: () => connection,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      await client.close();
+      await broker.close();
+    },
+  };
+}
+
+/** Resolves once `condition` holds, polling every 10 ms; rejects after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function listen(app: Express): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(0, '127.0.0.1', () => {
+      resolve(server);
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,259 @@
+import test from 'ava';
+import type { Socket } from 'node:net';
+
+import { DIRECT_REPLY_TO_QUEUE, INVALID_TOKEN_REASONS, type ProblemDetails } from '@shop/shared-contracts';
+
+import type { PublicProduct } from '../../src/api/products.presenter';
+import { ServiceUnavailableError } from '../../src/errors';
+import { newUserId, productInput } from '../helpers/factories';
+import { call, type ApiResponse } from '../helpers/http';
+import { waitFor, type StartedProductService } from '../helpers/product-service';
+import { declareIdleQueue } from '../helpers/test-responder';
+import { useProductService } from '../helpers/use-product-service';
+
+// The shared instance waits 500 ms for a reply; tests that count or break things start their own.
+const ctx = useProductService({ AUTH_RPC_TIMEOUT_MS: '500' });
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const create = (service: StartedProductService, token: string, headers: Record<string, string> = {}) =>
+  call<PublicProduct & ProblemDetails>(service.baseUrl, 'POST', '/products', {
+    token,
+    json: productInput(),
+    headers,
+  });
+
+function assertUnavailable(
+  t: { is(a: unknown, b: unknown): void; truthy(a: unknown): void },
+  response: ApiResponse<ProblemDetails>,
+) {
+  t.is(response.status, 503);
+  t.is(response.body.type, 'urn:problem-type:service-unavailable');
+  t.truthy(response.headers.get('retry-after'));
+  t.is(response.headers.get('www-authenticate'), null);
+}
+
+test('valid token → the request carries every contract property and the HTTP request id', async (t) => {
+  const userId = newUserId();
+  const token = ctx.responder.tokenFor({ reply: 'valid', userId });
+  const before = Math.floor(Date.now() / 1000);
+
+  const response = await create(ctx.service, token, { 'x-request-id': 'trace-rpc-42' });
+
+  t.is(response.status, 201);
+  t.is(response.body.owner_id, userId);
+  const [request, ...others] = ctx.responder.requestsFor(token);
+  t.is(others.length, 0);
+  t.deepEqual(request?.body, { token });
+  const properties = request!.properties;
+  t.regex(String(properties.correlationId), UUID_V4);
+  t.regex(String(properties.messageId), UUID_V4);
+  t.not(properties.messageId, properties.correlationId);
+  t.true(String(properties.replyTo).startsWith(DIRECT_REPLY_TO_QUEUE));
+  t.is(properties.expiration, '500');
+  t.is(properties.contentType, 'application/json');
+  t.is(properties.type, 'auth.validate_token');
+  t.is(properties.appId, 'product-service');
+  t.true(Number(properties.timestamp) >= before - 1 && Number(properties.timestamp) <= before + 5);
+  t.is((properties.headers as Record<string, unknown>)['x-request-id'], 'trace-rpc-42');
+  t.is(response.headers.get('x-request-id'), 'trace-rpc-42');
+});
+
+test('a generated request id is the one forwarded to user-service', async (t) => {
+  const token = ctx.responder.tokenFor({ reply: 'valid', userId: newUserId() });
+
+  const response = await create(ctx.service, token, { 'x-request-id': 'not a "safe" id' });
+
+  const requestId = response.headers.get('x-request-id');
+  t.regex(requestId ?? '', UUID_V4);
+  t.is((ctx.responder.requestsFor(token)[0]?.properties.headers as Record<string, unknown>)['x-request-id'], requestId);
+});
+
+for (const header of [
+  'Basic dXNlcjpwYXNz',
+  'Bearer',
+  'Bearer ',
+  'Token abc',
+  'Bearer two words',
+  'Bearer bad"token',
+  `Bearer ${'a'.repeat(4097)}`,
+]) {
+  test(`Authorization "${header.slice(0, 24)}" → 401 with WWW-Authenticate: Bearer, nothing asked`, async (t) => {
+    const response = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', {
+      json: productInput(),
+      headers: { authorization: header },
+    });
+
+    t.is(response.status, 401);
+    t.is(response.headers.get('www-authenticate'), 'Bearer');
+    t.like(response.body, { type: 'urn:problem-type:unauthorized', status: 401 });
+  });
+}
+
+test('no Authorization header → 401 with WWW-Authenticate: Bearer', async (t) => {
+  const response = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', { json: productInput() });
+
+  t.is(response.status, 401);
+  t.is(response.headers.get('www-authenticate'), 'Bearer');
+  t.is(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+});
+
+for (const reason of INVALID_TOKEN_REASONS) {
+  test(`reply valid:false (${reason}) → 401 invalid_token, and nothing is stored`, async (t) => {
+    const token = ctx.responder.tokenFor({ reply: 'invalid', reason });
+    const input = productInput();
+
+    const response = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', { token, json: input });
+
+    t.is(response.status, 401);
+    t.is(response.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+    t.is(response.body.type, 'urn:problem-type:unauthorized');
+    t.is(ctx.responder.requestsFor(token).length, 1);
+    t.deepEqual(await ctx.db.productRowsNamed(input.name), []);
+  });
+}
+
+test('reply { error } → 503 with Retry-After, never 401', async (t) => {
+  const token = ctx.responder.tokenFor({ reply: 'error', code: 'internal' });
+
+  const response = await create(ctx.service, token);
+
+  assertUnavailable(t, response);
+});
+
+test('malformed replies (not JSON, wrong shape) → 503, counted, nothing crashes', async (t) => {
+  const service = await ctx.startAnother();
+  const notJson = ctx.responder.tokenFor({ reply: 'malformed', body: 'this is not json' });
+  const wrongShape = ctx.responder.tokenFor({ reply: 'malformed', body: '{"valid":true,"user_id":"seven"}' });
+
+  const first = await create(service, notJson);
+  const second = await create(service, wrongShape);
+
+  assertUnavailable(t, first);
+  assertUnavailable(t, second);
+  t.is(service.client.stats.malformedReplies, 2);
+  t.is(service.client.pendingCount, 0);
+  t.is((await create(service, ctx.responder.tokenFor({ reply: 'valid', userId: newUserId() }))).status, 201);
+});
+
+test('queue exists but nobody consumes → 503 after the timeout (500 ms), within timeout + 1 s', async (t) => {
+  const queue = ctx.unusedQueue('idle');
+  await declareIdleQueue(ctx.env.amqpUrl, queue);
+  const service = await ctx.startAnother({ queue });
+
+  const response = await create(service, 'any-token');
+
+  assertUnavailable(t, response);
+  t.true(response.elapsedMs >= 450, `answered after ${response.elapsedMs} ms`);
+  t.true(response.elapsedMs < 1500, `answered after ${response.elapsedMs} ms`);
+  t.like(service.client.stats, { sent: 1, timeouts: 1 });
+  t.is(service.client.pendingCount, 0);
+});
+
+test('queue absent → 503 at once from the mandatory return, well before the timeout', async (t) => {
+  const service = await ctx.startAnother({ queue: ctx.unusedQueue('absent'), env: { AUTH_RPC_TIMEOUT_MS: '5000' } });
+
+  const response = await create(service, 'any-token');
+
+  assertUnavailable(t, response);
+  t.true(response.elapsedMs < 1000, `answered after ${response.elapsedMs} ms with a 5000 ms timeout`);
+  t.like(service.client.stats, { sent: 1, timeouts: 0, unavailable: 1 });
+  t.is(service.client.pendingCount, 0);
+});
+
+test('a reply after the timeout → the call already failed with 503; the late reply is dropped and counted', async (t) => {
+  const service = await ctx.startAnother();
+  const token = ctx.responder.tokenFor({ reply: 'valid', userId: newUserId(), delayMs: 800 });
+
+  const response = await create(service, token);
+  await waitFor(() => service.client.stats.lateOrUnknownReplies === 1, 5000, 'the late reply');
+
+  assertUnavailable(t, response);
+  t.like(service.client.stats, { sent: 1, timeouts: 1, lateOrUnknownReplies: 1 });
+  t.is(service.client.pendingCount, 0);
+});
+
+test("a reply with a stranger's correlationId → ignored; the call resolves from its own reply", async (t) => {
+  const service = await ctx.startAnother();
+  const userId = newUserId();
+  const token = ctx.responder.tokenFor({ reply: 'valid', userId, strangerFirst: true });
+
+  const response = await create(service, token);
+
+  t.is(response.status, 201);
+  t.is(response.body.owner_id, userId);
+  t.like(service.client.stats, { sent: 1, lateOrUnknownReplies: 1, malformedReplies: 0 });
+});
+
+test('more calls than AUTH_RPC_MAX_PENDING waiting → the extra one gets 503 at once', async (t) => {
+  const service = await ctx.startAnother({ env: { AUTH_RPC_MAX_PENDING: '2', AUTH_RPC_TIMEOUT_MS: '3000' } });
+  const silent = () => create(service, ctx.responder.tokenFor({ reply: 'silent' }));
+  const waiting = [silent(), silent()];
+  await waitFor(() => service.client.pendingCount === 2, 5000, 'two pending calls');
+
+  const extra = await create(service, ctx.responder.tokenFor({ reply: 'valid', userId: newUserId() }));
+
+  assertUnavailable(t, extra);
+  t.true(extra.elapsedMs < 1000, `answered after ${extra.elapsedMs} ms`);
+  for (const response of await Promise.all(waiting)) t.is(response.status, 503);
+});
+
+test('the connection drops → in-flight calls fail at once with 503, then it reconnects by itself', async (t) => {
+  const service = await ctx.startAnother({ env: { AUTH_RPC_TIMEOUT_MS: '10000' } });
+  const inFlight = [1, 2, 3].map(() => create(service, ctx.responder.tokenFor({ reply: 'silent' })));
+  await waitFor(() => service.client.pendingCount === 3, 5000, 'three pending calls');
+
+  const droppedAt = performance.now();
+  const connection = service.currentConnection() as unknown as { connection: { stream: Socket } };
+  connection.connection.stream.destroy(new Error('cut by test'));
+  const responses = await Promise.all(inFlight);
+  const failedAfterMs = performance.now() - droppedAt;
+
+  for (const response of responses) assertUnavailable(t, response);
+  t.true(failedAfterMs < 1000, `in-flight calls failed ${failedAfterMs} ms after the drop`);
+  t.is(service.client.pendingCount, 0);
+
+  await waitFor(() => service.client.isReady, 10_000, 'the reconnect');
+  const userId = newUserId();
+  const after = await create(service, ctx.responder.tokenFor({ reply: 'valid', userId }));
+  t.is(after.status, 201);
+  t.is(after.body.owner_id, userId);
+});
+
+test('the broker closes our connection → pending calls fail at once, new calls 503 until back, then 201', async (t) => {
+  const service = await ctx.startAnother({ env: { AUTH_RPC_TIMEOUT_MS: '10000' } });
+  const inFlight = create(service, ctx.responder.tokenFor({ reply: 'silent' }));
+  await waitFor(() => service.client.pendingCount === 1, 5000, 'a pending call');
+
+  t.is(await ctx.env.closeBrokerConnections(service.connectionName), 1);
+  const closedAt = performance.now();
+  const response = await inFlight;
+  const failedAfterMs = performance.now() - closedAt;
+
+  assertUnavailable(t, response);
+  t.true(failedAfterMs < 1000, `the in-flight call failed ${failedAfterMs} ms after the close`);
+  // Reconnecting waits at least 140 ms (200 ms backoff, 30 % jitter): a call now must not queue.
+  await t.throwsAsync(service.client.validate('any-token', { requestId: 'while-down' }), {
+    instanceOf: ServiceUnavailableError,
+  });
+  await waitFor(() => service.client.isReady, 10_000, 'the reconnect');
+  const after = await create(service, ctx.responder.tokenFor({ reply: 'valid', userId: newUserId() }));
+  t.is(after.status, 201);
+});
+
+// Serial: AVA runs serial tests before the concurrent ones, so this load runs alone in this file.
+test.serial('1 000 concurrent authorised creates → all 201, 1 000 rows, nothing left pending', async (t) => {
+  const service = await ctx.startAnother({ env: { AUTH_RPC_TIMEOUT_MS: '20000' } });
+  const ownerId = newUserId();
+  const token = ctx.responder.tokenFor({ reply: 'valid', userId: ownerId });
+
+  const started = performance.now();
+  const responses = await Promise.all(Array.from({ length: 1000 }, () => create(service, token)));
+  t.log(`1000 creates in ${Math.round(performance.now() - started)} ms`);
+
+  t.deepEqual([...new Set(responses.map((response) => response.status))], [201]);
+  t.is(new Set(responses.map((response) => response.body.id)).size, 1000);
+  t.is((await ctx.db.productRowsOwnedBy(ownerId)).length, 1000);
+  t.is(service.client.pendingCount, 0);
+  t.like(service.client.stats, { sent: 1000, timeouts: 0, unavailable: 0, lateOrUnknownReplies: 0 });
+});
