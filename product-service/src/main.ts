@@ -62,7 +62,12 @@ async function main(): Promise<void> {
     isAcceptingTraffic: () => acceptingTraffic,
   });
   const server = app.listen(config.http.port, () => {
-    logger.info({ port: config.http.port }, `${SERVICE_NAME} listening`);
+    // The bound port, which differs from the configured one when that is 0 (any free port).
+    const address = server.address();
+    logger.info(
+      { port: typeof address === 'object' && address ? address.port : config.http.port },
+      `${SERVICE_NAME} listening`,
+    );
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'HTTP server error');
@@ -91,10 +96,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** Time between sweeps of keep-alive connections that went idle during shutdown, in ms. */
+const IDLE_SWEEP_INTERVAL_MS = 100;
+
 /** Stops accepting connections and resolves once in-flight requests have been answered. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    // server.close() only drops the connections idle at that moment; one whose last response
+    // goes out later would otherwise stay open for the whole keep-alive timeout (5 s).
+    const sweep = setInterval(() => {
+      server.closeIdleConnections();
+    }, IDLE_SWEEP_INTERVAL_MS);
     server.close(() => {
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();
