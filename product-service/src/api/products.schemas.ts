@@ -32,7 +32,12 @@ const name = Joi.string().trim().min(1).max(NAME_MAX_LENGTH).prefs({ convert: tr
 const description = Joi.string().allow('', null).max(DESCRIPTION_MAX_LENGTH);
 
 /** A JSON number, never a string; > 0, at most 2 decimals, fits NUMERIC(12,2). */
-const price = Joi.number().strict().greater(0).max(MAX_PRICE).precision(2);
+const price = Joi.number()
+  .strict()
+  .greater(0)
+  .max(MAX_PRICE)
+  .precision(2)
+  .messages({ 'number.precision': '{{#label}} must have at most 2 decimals' });
 
 const quantity = Joi.number().strict().integer().min(0).max(MAX_INT4);
 

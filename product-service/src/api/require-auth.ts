@@ -30,7 +30,7 @@ export function requireAuth(validator: TokenValidator): RequestHandler {
   return async (req, res, next) => {
     const token = bearerTokenOf(req.headers.authorization);
     if (token === undefined) {
-      throw new UnauthorizedError('Send a bearer token: "Authorization: Bearer <token>".');
+      throw new UnauthorizedError('Send a bearer token in the Authorization header.');
     }
     const user = await validator.validate(token, { requestId: requestIdOf(req) });
     (res.locals as AuthLocals).authenticatedUser = user;

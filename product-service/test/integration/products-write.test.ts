@@ -308,3 +308,27 @@ test('DELETE /products/{id} → 422 for an id that is not a positive integer', a
   t.is(response.status, 422);
   t.deepEqual(errorPaths(response.body), ['params.id']);
 });
+
+test('the README walkthrough answers → 401 without a token and the 422 with its three errors, word for word', async (t) => {
+  const unauthorised = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', {
+    json: { name: 'Laptop', price: 999.99, quantity: 10 },
+  });
+  const invalid = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', {
+    token: tokenOf(newUserId()),
+    json: { name: '', price: 10.999, quantity: -1 },
+  });
+
+  t.like(unauthorised.body, {
+    type: 'urn:problem-type:unauthorized',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'Send a bearer token in the Authorization header.',
+    instance: '/products',
+  });
+  t.like(invalid.body, { status: 422, detail: 'The request has 3 invalid fields.' });
+  t.deepEqual(invalid.body.errors, [
+    { path: 'body.name', message: '"name" is not allowed to be empty', type: 'string.empty' },
+    { path: 'body.price', message: '"price" must have at most 2 decimals', type: 'number.precision' },
+    { path: 'body.quantity', message: '"quantity" must be greater than or equal to 0', type: 'number.min' },
+  ]);
+});
