@@ -108,10 +108,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** Time between sweeps of keep-alive connections that went idle during shutdown, in ms. */
+const IDLE_SWEEP_INTERVAL_MS = 100;
+
 /** Stops accepting connections and resolves once in-flight requests have been answered. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    // server.close() only drops the connections idle at that moment; one whose last response
+    // goes out later would otherwise stay open for the whole keep-alive timeout (5 s).
+    const sweep = setInterval(() => {
+      server.closeIdleConnections();
+    }, IDLE_SWEEP_INTERVAL_MS);
     server.close(() => {
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();

@@ -55,6 +55,10 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(name, child, child.stdout, child.stderr);
+    // Whatever happens to the test, the service does not outlive the test process.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     const listening = await service.waitForLog(/listening/);
     service.port = Number(listening.port);
     return service;

@@ -19,31 +19,40 @@ export async function startSystem(
   overrides: { user?: Record<string, string>; product?: Record<string, string> } = {},
 ): Promise<RunningSystem> {
   const queue = env.queueName('auth.validate_token');
-  const user = await ServiceProcess.start('user-service', {
-    DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysusers')),
-    AMQP_URL: env.amqpUrl,
-    AUTH_RPC_QUEUE: queue,
-    SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
-    BCRYPT_ROUNDS: '4',
-    RATE_LIMIT_PER_MINUTE: '0',
-    ...overrides.user,
-  });
-  await user.waitForLog(/consuming token-validation requests/);
-  const product = await ServiceProcess.start('product-service', {
-    DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
-    AMQP_URL: env.amqpUrl,
-    AUTH_RPC_QUEUE: queue,
-    ...overrides.product,
-  });
-  await waitUntilHealthy(product.baseUrl);
-  return {
-    user,
-    product,
-    queue,
-    async stop() {
-      await Promise.all([user.stop(), product.stop()]);
-    },
-  };
+  const started: ServiceProcess[] = [];
+  try {
+    const user = await ServiceProcess.start('user-service', {
+      DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysusers')),
+      AMQP_URL: env.amqpUrl,
+      AUTH_RPC_QUEUE: queue,
+      SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
+      BCRYPT_ROUNDS: '4',
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...overrides.user,
+    });
+    started.push(user);
+    await user.waitForLog(/consuming token-validation requests/);
+    const product = await ServiceProcess.start('product-service', {
+      DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
+      AMQP_URL: env.amqpUrl,
+      AUTH_RPC_QUEUE: queue,
+      ...overrides.product,
+    });
+    started.push(product);
+    await waitUntilHealthy(product.baseUrl);
+    return {
+      user,
+      product,
+      queue,
+      async stop() {
+        await Promise.all([user.stop(), product.stop()]);
+      },
+    };
+  } catch (error) {
+    // A half-started system must not outlive the test that failed to start it.
+    await Promise.all(started.map((service) => service.stop('SIGKILL')));
+    throw error;
+  }
 }
 
 /** Polls `GET /health` until 200: the service is connected to its database and the broker. */

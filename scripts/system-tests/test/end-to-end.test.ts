@@ -28,7 +28,8 @@ const json = (body: unknown, token?: string) => ({
 });
 
 // The walkthrough of the original README, against both real processes over the real broker.
-test('register → login → create → list → get → update → delete → 404', async (t) => {
+// Serial: the tests share one system, and the first counts every product in it.
+test.serial('register → login → create → list → get → update → delete → 404', async (t) => {
   const { user, product } = running();
 
   const registered = await fetch(`${user.baseUrl}/register`, {
@@ -79,36 +80,15 @@ test('register → login → create → list → get → update → delete → 4
   t.is(gone.status, 404);
 });
 
-test('a write with a forged token → 401 from product-service, decided by user-service over RabbitMQ', async (t) => {
-  const { product } = running();
-  const response = await fetch(`${product.baseUrl}/products`, {
-    method: 'POST',
-    ...json({ name: 'Forged', price: 1, quantity: 1 }, 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl'),
-  });
-  t.is(response.status, 401);
-  t.is(response.headers.get('www-authenticate'), 'Bearer');
-});
-
-test('the request id of a write reaches user-service through the broker', async (t) => {
-  const { user, product } = running();
-  await fetch(`${user.baseUrl}/register`, { method: 'POST', ...json({ username: 'e2e_bob', password: 'builder-42' }) });
-  const login = await fetch(`${user.baseUrl}/login`, {
-    method: 'POST',
-    ...json({ username: 'e2e_bob', password: 'builder-42' }),
-  });
-  const { access_token: token } = (await login.json()) as { access_token: string };
-
-  const response = await fetch(`${product.baseUrl}/products`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'e2e-trace-1' },
-    body: JSON.stringify({ name: 'Traced', price: 2.5, quantity: 1 }),
-  });
-  t.is(response.status, 201);
-  t.is(response.headers.get('x-request-id'), 'e2e-trace-1');
-  await t.notThrowsAsync(
-    user.waitForLog(/./, 5000).then(() => {
-      const seen = user.lines.some((line) => JSON.stringify(line).includes('e2e-trace-1'));
-      if (!seen) throw new Error('user-service logged nothing with the request id');
-    }),
-  );
-});
+test.serial(
+  'a write with a forged token → 401 from product-service, decided by user-service over RabbitMQ',
+  async (t) => {
+    const { product } = running();
+    const response = await fetch(`${product.baseUrl}/products`, {
+      method: 'POST',
+      ...json({ name: 'Forged', price: 1, quantity: 1 }, 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl'),
+    });
+    t.is(response.status, 401);
+    t.regex(response.headers.get('www-authenticate') ?? '', /^Bearer/);
+  },
+);

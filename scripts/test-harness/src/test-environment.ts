@@ -5,7 +5,7 @@ import { closeBrokerConnections } from './broker-control';
 import { resolveInfrastructure, type Infrastructure } from './infrastructure';
 import { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';
 
-/** Leftover test databases older than this (crashed runs) are dropped at start, in ms. */
+/** Leftover test databases and queues older than this (crashed runs) are removed, in ms. */
 const STALE_DATABASE_AGE_MS = 6 * 60 * 60 * 1000;
 
 /**
@@ -118,6 +118,28 @@ export class TestEnvironment {
     } finally {
       await connection.close();
     }
+  }
+
+  /**
+   * Deletes queues that test runs crashed before deleting (`<name>.test.<runId>`, older than the
+   * stale age). Needs `rabbitmqctl`, so it runs once per `npm test` (from the harness's own
+   * tests), not in every test process.
+   *
+   * @returns the names of the queues deleted
+   */
+  async deleteStaleQueues(): Promise<string[]> {
+    const listing = await this.infrastructure.rabbitmqctl(['list_queues', 'name', '-q', '--no-table-headers']);
+    const cutoff = Date.now() - STALE_DATABASE_AGE_MS;
+    const stale = listing
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((name) => {
+        const runId = /\.test\.([0-9a-z]+_[0-9a-z]+_[0-9a-f]+)$/.exec(name)?.[1];
+        const createdAt = runId ? runIdCreatedAt(runId) : undefined;
+        return createdAt !== undefined && createdAt.getTime() < cutoff;
+      });
+    await this.deleteQueues(stale);
+    return stale;
   }
 
   private async dropStaleDatabases(): Promise<void> {
