@@ -7,6 +7,8 @@ export interface RunningSystem {
   product: ServiceProcess;
   /** The RPC queue both services use, private to this test run. */
   queue: string;
+  /** The services' databases, for asserting stored state directly. */
+  databaseUrls: { user: string; product: string };
   stop(): Promise<void>;
 }
 
@@ -19,10 +21,14 @@ export async function startSystem(
   overrides: { user?: Record<string, string>; product?: Record<string, string> } = {},
 ): Promise<RunningSystem> {
   const queue = env.queueName('auth.validate_token');
+  const databaseUrls = {
+    user: env.databaseUrl(env.reserveDatabaseName('sysusers')),
+    product: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
+  };
   const started: ServiceProcess[] = [];
   try {
     const user = await ServiceProcess.start('user-service', {
-      DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysusers')),
+      DATABASE_URL: databaseUrls.user,
       AMQP_URL: env.amqpUrl,
       AUTH_RPC_QUEUE: queue,
       SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
@@ -33,7 +39,7 @@ export async function startSystem(
     started.push(user);
     await user.waitForLog(/consuming token-validation requests/);
     const product = await ServiceProcess.start('product-service', {
-      DATABASE_URL: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
+      DATABASE_URL: databaseUrls.product,
       AMQP_URL: env.amqpUrl,
       AUTH_RPC_QUEUE: queue,
       ...overrides.product,
@@ -44,6 +50,7 @@ export async function startSystem(
       user,
       product,
       queue,
+      databaseUrls,
       async stop() {
         await Promise.all([user.stop(), product.stop()]);
       },
