@@ -96,8 +96,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
 
-    await closeServer(server);
-    await responder.stop();
+    // HTTP and RPC drain side by side; both still need the database, which closes last.
+    // Requests the responder had not taken stay in the queue for another instance.
+    await Promise.all([closeServer(server), responder.stop()]);
     await broker.close().catch(() => undefined);
     await sequelize.close();
     logger.info('shut down cleanly');

@@ -4,3 +4,17 @@ export { startSystem, waitUntilHealthy } from './system';
 export type { RunningSystem } from './system';
 export { maskVolatile, readWalkthrough } from './readme-walkthrough';
 export type { WalkthroughStep } from './readme-walkthrough';
+export { WriteStream, statusCounts, storedProductNames } from './write-stream';
+export type { WriteOutcome, WriteStreamOptions } from './write-stream';
+export {
+  CHAOS_RPC_TIMEOUT_MS,
+  CLIENT_DEADLINE_MS,
+  assertNothingLostOrDoubled,
+  eventually,
+  logRecovery,
+  sleep,
+  startChaosSystem,
+  startWriteStream,
+  timeUntilHealthy,
+} from './chaos';
+export type { ChaosSystem } from './chaos';

@@ -26,6 +26,8 @@ export class ServiceProcess {
 
   private constructor(
     readonly name: ServiceName,
+    /** The environment it was started with, so it can be started again the same way. */
+    readonly env: Record<string, string>,
     private readonly child: ChildProcess,
     stdout: Readable,
     stderr: Readable,
@@ -54,7 +56,7 @@ export class ServiceProcess {
       env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const service = new ServiceProcess(name, child, child.stdout, child.stderr);
+    const service = new ServiceProcess(name, env, child, child.stdout, child.stderr);
     // Whatever happens to the test, the service does not outlive the test process.
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
@@ -62,6 +64,11 @@ export class ServiceProcess {
     const listening = await service.waitForLog(/listening/);
     service.port = Number(listening.port);
     return service;
+  }
+
+  /** Starts another process of the same service with the same environment. */
+  startAnother(): Promise<ServiceProcess> {
+    return ServiceProcess.start(this.name, this.env);
   }
 
   get baseUrl(): string {

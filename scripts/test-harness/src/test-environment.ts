@@ -41,6 +41,11 @@ export class TestEnvironment {
     return closeBrokerConnections(this.infrastructure.rabbitmqctl, connectionName);
   }
 
+  /** Runs `rabbitmqctl` against the test broker (locally, or inside its container). */
+  rabbitmqctl(args: string[]): Promise<string> {
+    return this.infrastructure.rabbitmqctl(args);
+  }
+
   get source(): Infrastructure['source'] {
     return this.infrastructure.source;
   }

@@ -1,0 +1,124 @@
+import test from 'ava';
+import { connect } from 'amqplib';
+
+import { TestEnvironment } from '@shop/test-harness';
+
+import {
+  assertNothingLostOrDoubled,
+  eventually,
+  logRecovery,
+  sleep,
+  startChaosSystem,
+  startWriteStream,
+  timeUntilHealthy,
+  type ChaosSystem,
+} from '../../src';
+
+let env: TestEnvironment | undefined;
+let system: ChaosSystem | undefined;
+
+test.before(async () => {
+  env = await TestEnvironment.start();
+  system = await startChaosSystem(env);
+});
+
+test.after.always(async () => {
+  await system?.stop();
+  await env?.close();
+});
+
+function context(): { env: TestEnvironment; system: ChaosSystem } {
+  if (!env || !system) throw new Error('the chaos system has not started');
+  return { env, system };
+}
+
+/** Waits until RabbitMQ accepts AMQP connections again. */
+async function brokerUp(environment: TestEnvironment): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        const connection = await connect(environment.amqpUrl);
+        await connection.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    'RabbitMQ accepting connections',
+  );
+}
+
+test.serial('rabbitmqctl close_all_connections during authorised writes → 503s, then recovery by itself', async (t) => {
+  const { env: environment, system: chaos } = context();
+  const stream = startWriteStream(chaos, 'close-all');
+  await sleep(1000);
+
+  const faultAt = stream.now();
+  await environment.rabbitmqctl(['close_all_connections', 'chaos test']);
+  const recoveredAt = await stream.firstSuccessAfter(faultAt + 50, 20_000);
+  logRecovery(t, 'close_all_connections', recoveredAt - faultAt);
+  await sleep(1000);
+  const outcomes = await stream.stop();
+
+  await assertNothingLostOrDoubled(t, chaos, 'close-all', outcomes);
+  t.true(chaos.user.running && chaos.product.running, 'no process died');
+  t.log(`health 200 again after ${await timeUntilHealthy(chaos)} ms`);
+});
+
+test.serial(
+  'RabbitMQ stopped and started (stop_app / start_app) → 503 at once while down, then recovery',
+  async (t) => {
+    const { env: environment, system: chaos } = context();
+    const stream = startWriteStream(chaos, 'stop-app');
+    await sleep(1000);
+
+    const faultAt = stream.now();
+    try {
+      await environment.rabbitmqctl(['stop_app']);
+      await sleep(3000);
+      const health = await fetch(`${chaos.product.baseUrl}/health`);
+      t.is(health.status, 503, 'product-service reports the broker down');
+      const userHealth = await fetch(`${chaos.user.baseUrl}/health`);
+      t.is(userHealth.status, 503, 'user-service reports the broker down');
+      t.is((await fetch(`${chaos.product.baseUrl}/products?limit=1`)).status, 200, 'public reads keep working');
+    } finally {
+      await environment.rabbitmqctl(['start_app']);
+      await brokerUp(environment);
+    }
+    const restartedAt = stream.now();
+    const recoveredAt = await stream.firstSuccessAfter(restartedAt, 30_000);
+    logRecovery(t, 'stop_app/start_app (from start_app)', recoveredAt - restartedAt);
+    t.log(`down for ${restartedAt - faultAt} ms`);
+    await sleep(1000);
+    const outcomes = await stream.stop();
+
+    const whileDown = outcomes.filter((outcome) => outcome.at > faultAt + 500 && outcome.at < restartedAt - 500);
+    t.true(
+      whileDown.every((outcome) => outcome.status === 503),
+      'every write while the broker was down was refused with 503',
+    );
+    await assertNothingLostOrDoubled(t, chaos, 'stop-app', outcomes);
+    t.true(chaos.user.running && chaos.product.running, 'no process died');
+    t.log(`health 200 again after ${await timeUntilHealthy(chaos)} ms`);
+  },
+);
+
+test.serial('the auth.validate_token queue deleted while running → the responder re-declares it', async (t) => {
+  const { env: environment, system: chaos } = context();
+  const stream = startWriteStream(chaos, 'queue-deleted');
+  await sleep(1000);
+
+  const connection = await connect(environment.amqpUrl);
+  const channel = await connection.createChannel();
+  const faultAt = stream.now();
+  await channel.deleteQueue(chaos.queue);
+  await connection.close();
+  const recoveredAt = await stream.firstSuccessAfter(faultAt + 50, 20_000);
+  logRecovery(t, 'queue deleted', recoveredAt - faultAt);
+  await sleep(1000);
+  const outcomes = await stream.stop();
+
+  await assertNothingLostOrDoubled(t, chaos, 'queue-deleted', outcomes);
+  t.true(chaos.user.running && chaos.product.running, 'no process died');
+});
