@@ -1,0 +1,27 @@
+import type { RunMeasurement } from './measurement';
+import { runWorker } from './processes';
+
+/** One HTTP load run, as the autocannon worker takes it (plain JSON: it crosses a process boundary). */
+export interface HttpLoadSpec {
+  url: string;
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Send exactly this many requests instead of running for a duration (no warm-up then). */
+  amount?: number;
+  /** Statuses that count as done, e.g. [201]; everything else counts as failed. */
+  expectStatuses: number[];
+  /** Replace the path per request by `${prefix}${random integer in [min, max]}`. */
+  idPath?: { prefix: string; min: number; max: number };
+}
+
+/**
+ * Runs autocannon in a child process, so the load generator's CPU is its own process's and
+ * not the bench's, and returns the measured window.
+ */
+export function runHttpLoad(spec: HttpLoadSpec): Promise<RunMeasurement> {
+  return runWorker<RunMeasurement>('workers/http-load.worker', spec);
+}

@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** The repository root, from `scripts/bench/dist/src`. */
+export const REPO_ROOT = path.resolve(__dirname, '../../../..');
+
+export interface BenchOptions {
+  /** Load before each level's first measured run, untimed, so JIT and pools are warm; seconds. */
+  warmupSeconds: number;
+  /** Length of one measured run, in seconds. */
+  durationSeconds: number;
+  /** Measured runs per level and target, interleaved with the ceiling's. */
+  repeats: number;
+  /** Products seeded into product-service's database before the reads. */
+  products: number;
+  /** user-service's BCRYPT_ROUNDS, and the bcrypt ceiling's cost. */
+  bcryptRounds: number;
+  /** AUTH_RPC_TIMEOUT_MS of the product-service that measures the time to 503, in ms. */
+  unavailableTimeoutMs: number;
+  /** Requests sent in each time-to-503 case. */
+  unavailableRequests: number;
+  /** Where the JSON results go. */
+  resultsPath: string;
+  /** Where the Markdown report goes; undefined to write none. */
+  docsPath: string | undefined;
+  /** The tiny preset of the smoke test. */
+  smoke: boolean;
+  /** The command line, as the report shows it. */
+  command: string;
+}
+
+const USAGE = `npm run bench -- [options]   (each also as an environment variable)
+  --warmup <s>          BENCH_WARMUP_S            untimed load before a level (default 2)
+  --duration <s>        BENCH_DURATION_S          one measured run (default 8)
+  --repeats <n>         BENCH_REPEATS             measured runs per level (default 2)
+  --products <n>        BENCH_PRODUCTS            products seeded (default 10000)
+  --bcrypt-rounds <n>   BENCH_BCRYPT_ROUNDS       user-service BCRYPT_ROUNDS (default 12)
+  --rpc-timeout <ms>    BENCH_RPC_TIMEOUT_MS      AUTH_RPC_TIMEOUT_MS of the time-to-503 probe (default 1000)
+  --results <file>      BENCH_RESULTS             JSON results (default scripts/bench/results/latest.json)
+  --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
+  --smoke                                         1 s, no warm-up, one run, bcrypt cost 4, 200 products`;
+
+/** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      warmup: { type: 'string' },
+      duration: { type: 'string' },
+      repeats: { type: 'string' },
+      products: { type: 'string' },
+      'bcrypt-rounds': { type: 'string' },
+      'rpc-timeout': { type: 'string' },
+      results: { type: 'string' },
+      docs: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const smoke = values.smoke;
+  const number = (flag: string | undefined, variable: string, fallback: number, min: number, max: number): number => {
+    const raw = flag ?? env[variable];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`${variable} (or its flag) must be a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+  const docs = values.docs ?? env.BENCH_DOCS;
+  return {
+    warmupSeconds: number(values.warmup, 'BENCH_WARMUP_S', smoke ? 0 : 2, 0, 60),
+    durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 1 : 8, 1, 120),
+    repeats: Math.round(number(values.repeats, 'BENCH_REPEATS', smoke ? 1 : 2, 1, 10)),
+    products: Math.round(number(values.products, 'BENCH_PRODUCTS', smoke ? 200 : 10_000, 1, 1_000_000)),
+    bcryptRounds: Math.round(number(values['bcrypt-rounds'], 'BENCH_BCRYPT_ROUNDS', smoke ? 4 : 12, 4, 15)),
+    unavailableTimeoutMs: Math.round(
+      number(values['rpc-timeout'], 'BENCH_RPC_TIMEOUT_MS', smoke ? 200 : 1000, 50, 60_000),
+    ),
+    unavailableRequests: smoke ? 20 : 200,
+    resultsPath: path.resolve(
+      values.results ?? env.BENCH_RESULTS ?? path.join(REPO_ROOT, 'scripts/bench/results/latest.json'),
+    ),
+    docsPath: docs === 'none' ? undefined : path.resolve(docs ?? path.join(REPO_ROOT, 'docs/benchmarks.md')),
+    smoke,
+    command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+  };
+}

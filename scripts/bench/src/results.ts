@@ -1,0 +1,81 @@
+import type { MachineInfo } from './machine';
+import type { Measurement } from './measurement';
+
+/** Scenario ids, stable across runs: the smoke test and anyone diffing results key on them. */
+export const SCENARIOS = {
+  rpc: 'rpc-round-trip',
+  createProduct: 'post-products',
+  listProducts: 'get-products-list',
+  getProduct: 'get-product-by-id',
+  login: 'login',
+} as const;
+
+export type ComparisonScenario = (typeof SCENARIOS)[keyof typeof SCENARIOS];
+
+/** One load level of one scenario: the system beside its ceiling, measured in the same run. */
+export interface Comparison {
+  scenario: ComparisonScenario;
+  /** What the system is, e.g. "TokenValidationClient → user-service responder". */
+  system: string;
+  /** What the ceiling is, e.g. "bare amqplib echo (jwt verify)". */
+  ceiling: string;
+  /** The load level, e.g. 16 (in flight, connections or concurrent compares). */
+  concurrency: number;
+  systemResult: Measurement;
+  ceilingResult: Measurement;
+  /** systemResult.opsPerSecond / ceilingResult.opsPerSecond. */
+  ratio: number;
+}
+
+/** Time to a 503 when no user-service can answer, as clients see it. */
+export interface UnavailableCase {
+  scenario: 'unavailable-queue-absent' | 'unavailable-no-consumer';
+  requests: number;
+  connections: number;
+  /** Answers that were 503, of `requests`. */
+  status503: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** The probe product-service's AUTH_RPC_TIMEOUT_MS, in ms. */
+  timeoutMs: number;
+}
+
+export interface Footprint {
+  /** VmRSS after the run, in MiB. */
+  userServiceRssMiB: number;
+  productServiceRssMiB: number;
+  /** product-service's `GET /health` `checks.broker.pending` after the run. */
+  productServicePending: number;
+  /** The same on the product-service that measured the time to 503. */
+  probeServicePending: number;
+  /** TokenValidationClient calls still pending in the RPC workers when they stopped (summed). */
+  requesterPendingAfterRuns: number;
+}
+
+export interface BudgetLine {
+  line: string;
+  /** The measured value, formatted with its unit or as a ratio. */
+  measured: string;
+  target: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  wallSeconds: number;
+  command: string;
+  settings: {
+    warmupSeconds: number;
+    durationSeconds: number;
+    repeats: number;
+    products: number;
+    bcryptRounds: number;
+    smoke: boolean;
+  };
+  machine: MachineInfo;
+  comparisons: Comparison[];
+  unavailable: UnavailableCase[];
+  footprint: Footprint;
+  budget: BudgetLine[];
+}

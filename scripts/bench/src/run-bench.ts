@@ -1,0 +1,98 @@
+/**
+ * `npm run bench`: starts both services in production mode on fresh databases, seeds the
+ * catalogue, runs every scenario beside the ceiling measured in the same run, prints one table
+ * and writes scripts/bench/results/latest.json and docs/benchmarks.md. Everything it created is
+ * removed at the end, on failure and on Ctrl-C.
+ */
+import { TestEnvironment } from '@shop/test-harness';
+
+import { evaluateBudget } from './budget';
+import { Cleanup } from './cleanup';
+import { describeMachine } from './machine';
+import { parseOptions } from './options';
+import { killAllChildren } from './processes';
+import { progress } from './progress';
+import { renderText, writeJson, writeMarkdown } from './report';
+import type { BenchResults } from './results';
+import type { ScenarioContext } from './scenarios/context';
+import { footprint } from './scenarios/footprint';
+import { login } from './scenarios/login';
+import { productsHttp } from './scenarios/products-http';
+import { rpcRoundTrip } from './scenarios/rpc-round-trip';
+import { unavailable } from './scenarios/unavailable';
+import { startStack } from './stack';
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const startedAt = new Date();
+
+  progress('finding PostgreSQL and RabbitMQ');
+  const env = await TestEnvironment.start();
+  cleanup.add('drop the databases and queues', () => env.close());
+  const machine = await describeMachine(env.databaseUrl('postgres'), env.amqpUrl);
+  progress(
+    `${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverageAtStart}; ` +
+      `PostgreSQL ${machine.postgresql}, RabbitMQ ${machine.rabbitmq}, Node ${machine.node}`,
+  );
+
+  const stack = await startStack(env, options, cleanup);
+  const context: ScenarioContext = { env, stack, options, cleanup };
+
+  const rpc = await rpcRoundTrip(context);
+  const http = await productsHttp(context);
+  const logins = await login(context);
+  const down = await unavailable(context);
+  const memory = await footprint(stack, {
+    probeServicePending: down.probePending,
+    requesterPendingAfterRuns: rpc.pendingAfter,
+  });
+
+  const finishedAt = new Date();
+  const measured = {
+    comparisons: [...rpc.comparisons, ...http, ...logins],
+    unavailable: down.cases,
+    footprint: memory,
+  };
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    command: options.command,
+    settings: {
+      warmupSeconds: options.warmupSeconds,
+      durationSeconds: options.durationSeconds,
+      repeats: options.repeats,
+      products: options.products,
+      bcryptRounds: options.bcryptRounds,
+      smoke: options.smoke,
+    },
+    machine,
+    ...measured,
+    budget: evaluateBudget(measured),
+  };
+
+  writeJson(options.resultsPath, results);
+  if (options.docsPath) writeMarkdown(options.docsPath, results);
+  process.stdout.write(`${renderText(results)}\n`);
+  progress(`wrote ${options.resultsPath}${options.docsPath ? ` and ${options.docsPath}` : ''}`);
+}
+
+const cleanup = new Cleanup();
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping and cleaning up`);
+    killAllChildren('SIGTERM');
+    void cleanup.run().finally(() => process.exit(130));
+  });
+}
+
+main(cleanup)
+  .then(() => cleanup.run())
+  .catch(async (error: unknown) => {
+    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await cleanup.run();
+    process.exitCode = 1;
+  });

@@ -1,0 +1,60 @@
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+import { REPO_ROOT } from './options';
+import { spawnNode, track, type RunningProcess } from './processes';
+
+export type ServiceName = 'user-service' | 'product-service';
+
+export interface BenchService extends RunningProcess {
+  readonly name: ServiceName;
+  readonly baseUrl: string;
+}
+
+/**
+ * Starts a built service (`node dist/src/main.js`, as `npm start` does) and waits until its
+ * `GET /health` answers 200 (database and broker up). At LOG_LEVEL=warn a service logs no
+ * "listening" line to read the port from, so the port is chosen here: one the OS just handed
+ * out and released.
+ */
+export async function startService(name: ServiceName, env: Record<string, string>): Promise<BenchService> {
+  const port = await freePort();
+  const child = spawnNode('dist/src/main.js', [], {
+    cwd: path.join(REPO_ROOT, name),
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+  });
+  const handle = track(child);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited before it was healthy: ${handle.output().trim()}`);
+    }
+    const status = await fetch(`${baseUrl}/health`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      await handle.stop(0);
+      throw new Error(`${name} /health still answers ${status} after 30 s: ${handle.output().trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return Object.assign(handle, { name, baseUrl });
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+
+import type { TestEnvironment } from '@shop/test-harness';
+
+import type { Cleanup } from './cleanup';
+import type { BenchOptions } from './options';
+import { progress } from './progress';
+import { seedProducts } from './seed';
+import { startService, type BenchService } from './service-process';
+
+/** user-service's JWT_ISSUER and JWT_AUDIENCE defaults, which the bare echo verifies against too. */
+export const JWT_ISSUER = 'user-service';
+export const JWT_AUDIENCE = 'shop';
+
+/** The running system under test and what the scenarios need to drive it. */
+export interface Stack {
+  user: BenchService;
+  product: BenchService;
+  /** The RPC queue both services use, private to this run. */
+  queue: string;
+  secretKey: string;
+  amqpUrl: string;
+  productDatabaseUrl: string;
+  username: string;
+  password: string;
+  userId: number;
+  token: string;
+  /** Ids of the seeded products. */
+  productIds: { min: number; max: number };
+}
+
+/** Production settings shared by both services; each gets its own database and the private queue. */
+function productionEnv(env: TestEnvironment, queue: string): Record<string, string> {
+  return { NODE_ENV: 'production', LOG_LEVEL: 'warn', AMQP_URL: env.amqpUrl, AUTH_RPC_QUEUE: queue };
+}
+
+/**
+ * Both services in production mode on fresh databases (each service creates and migrates its
+ * own, as in production), a registered user with a token, and the seeded catalogue.
+ * Everything started is registered with `cleanup`.
+ */
+export async function startStack(env: TestEnvironment, options: BenchOptions, cleanup: Cleanup): Promise<Stack> {
+  const queue = env.queueName('auth.validate_token.bench');
+  const secretKey = randomBytes(48).toString('base64url');
+  const userDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchusers'));
+  const productDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchproducts'));
+
+  progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
+  const user = await startService('user-service', {
+    ...productionEnv(env, queue),
+    DATABASE_URL: userDatabaseUrl,
+    SECRET_KEY: secretKey,
+    BCRYPT_ROUNDS: String(options.bcryptRounds),
+    // The login scenario hammers one address; the limiter would turn it into a 429 test.
+    RATE_LIMIT_PER_MINUTE: '0',
+  });
+  cleanup.add('stop user-service', () => user.stop());
+
+  progress('starting product-service');
+  const product = await startService('product-service', {
+    ...productionEnv(env, queue),
+    DATABASE_URL: productDatabaseUrl,
+  });
+  cleanup.add('stop product-service', () => product.stop());
+
+  const username = 'bench_owner';
+  const password = 'bench-password-1';
+  const credentials = { username, password };
+  const registered = await postJson(`${user.baseUrl}/register`, credentials, 201);
+  const userId = (registered as { id: number }).id;
+  const login = await postJson(`${user.baseUrl}/login`, credentials, 200);
+  const token = (login as { access_token: string }).access_token;
+
+  progress(`seeding ${options.products} products owned by user ${userId}`);
+  const productIds = await seedProducts(productDatabaseUrl, userId, options.products);
+
+  return {
+    user,
+    product,
+    queue,
+    secretKey,
+    amqpUrl: env.amqpUrl,
+    productDatabaseUrl,
+    username,
+    password,
+    userId,
+    token,
+    productIds,
+  };
+}
+
+async function postJson(url: string, body: unknown, expectedStatus: number): Promise<unknown> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== expectedStatus) throw new Error(`POST ${url} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as unknown;
+}

@@ -1,0 +1,77 @@
+/**
+ * Runs autocannon against one URL in this process, apart from the bench and the targets:
+ * an untimed warm-up, then the measured window. Prints a RunMeasurement.
+ */
+import autocannon from 'autocannon';
+
+import { summariseRun } from '../measurement';
+import { finishWorker, workerInput } from '../processes';
+import type { HttpLoadSpec } from '../load';
+
+/** One autocannon run; resolves with each answer's latency (ms) and status, and the errors. */
+async function drive(
+  spec: HttpLoadSpec,
+  seconds: number,
+): Promise<{ latenciesMs: number[]; outcomes: Record<string, number>; errors: number; seconds: number }> {
+  const latenciesMs: number[] = [];
+  const outcomes: Record<string, number> = {};
+  let errors = 0;
+  const { idPath } = spec;
+  let finish: (error: unknown, result: autocannon.Result) => void = () => undefined;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = (error, result) => {
+      if (error) reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
+      else resolve(result);
+    };
+  });
+  // The callback form returns the instance, whose events give each answer's latency.
+  const instance = autocannon(
+    {
+      url: spec.url,
+      method: spec.method,
+      headers: spec.headers,
+      body: spec.body,
+      connections: spec.connections,
+      ...(spec.amount ? { amount: spec.amount } : { duration: seconds }),
+      timeout: 30,
+      // Per-request paths (GET /products/{id} over the seeded ids) are set here, not in the spec,
+      // because functions do not cross the process boundary.
+      ...(idPath
+        ? {
+            requests: [
+              {
+                setupRequest: (request: autocannon.Request) => ({
+                  ...request,
+                  path: `${idPath.prefix}${idPath.min + Math.floor(Math.random() * (idPath.max - idPath.min + 1))}`,
+                }),
+              },
+            ],
+          }
+        : {}),
+    },
+    (error: unknown, result) => {
+      finish(error, result);
+    },
+  );
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    latenciesMs.push(responseTime);
+    outcomes[String(statusCode)] = (outcomes[String(statusCode)] ?? 0) + 1;
+  });
+  instance.on('reqError', () => {
+    errors += 1;
+  });
+  const result = await done;
+  return { latenciesMs, outcomes, errors, seconds: result.duration };
+}
+
+async function main(): Promise<void> {
+  const spec = workerInput() as HttpLoadSpec;
+  if (spec.warmupSeconds > 0 && !spec.amount) await drive(spec, spec.warmupSeconds);
+  const measured = await drive(spec, spec.durationSeconds);
+  finishWorker(summariseRun({ ...measured, expected: spec.expectStatuses.map(String) }));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`http-load: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
