@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 
 import { jsonBody } from './api/body-parsing';
+import { cors } from './api/cors';
 import { createDocsRouter } from './api/docs.routes';
 import { errorHandler, notFoundHandler } from './api/error-handler';
 import { createHealthRouter } from './api/health.routes';
@@ -33,8 +34,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxyHops);
+  // `<`, `>` and `&` in JSON become \u003c…: a stored `<script>` stays inert even if sniffed as HTML.
+  app.set('json escape', true);
 
   app.use(requestContext(logger));
+  // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
+  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
   app.use(
     helmet({
       // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong

@@ -10,6 +10,8 @@ export interface Config {
     bodyLimitBytes: number;
     /** Express `trust proxy` setting: hops of proxies whose X-Forwarded-For is believed. */
     trustProxyHops: number;
+    /** Browser origins allowed to call the API cross-origin (exact matches); empty: CORS off. */
+    corsOrigins: string[];
   };
   db: {
     url: string;
@@ -32,11 +34,42 @@ export interface Config {
   };
 }
 
+/**
+ * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`).
+ * `*` is refused: the API answers with the caller's data to whoever may read it, so every origin
+ * allowed must be named. No credentials mode is offered (tokens travel in `Authorization`, never
+ * in cookies), so `Access-Control-Allow-Credentials` is never sent.
+ */
+const corsOrigins = Joi.string()
+  .empty('')
+  .default([])
+  .custom((value: string, helpers) => {
+    const origins = value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0);
+    const bad = origins.find((origin) => !isExactOrigin(origin));
+    if (bad !== undefined) {
+      return helpers.message({
+        custom: `{{#label}} must list exact origins like https://shop.example (no "*", path or trailing slash); got ${bad}`,
+      });
+    }
+    return [...new Set(origins)];
+  });
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin`. */
+function isExactOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+}
+
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   PORT: Joi.number().port().default(8002),
   BODY_LIMIT_BYTES: Joi.number().integer().min(1024).max(10_485_760).default(102_400),
   TRUST_PROXY_HOPS: Joi.number().integer().min(0).max(10).default(0),
+  CORS_ORIGINS: corsOrigins,
   DATABASE_URL: Joi.string()
     .uri({ scheme: ['postgres', 'postgresql'] })
     .default('postgres://postgres@localhost:5432/product_service_db'),
@@ -76,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       port: vars.PORT as number,
       bodyLimitBytes: vars.BODY_LIMIT_BYTES as number,
       trustProxyHops: vars.TRUST_PROXY_HOPS as number,
+      corsOrigins: vars.CORS_ORIGINS as string[],
     },
     db: {
       url: vars.DATABASE_URL as string,

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -13,13 +13,27 @@ export const REDACTED_PATHS = [
   'access_token',
   '*.token',
   '*.access_token',
+  // A failed query's bound values travel on Sequelize's errors.
+  'err.parameters',
+  'err.cause.parameters',
 ];
 
-export function createLogger(options: { level: string; service: string; version: string }): Logger {
-  return pino({
-    level: options.level,
-    base: { service: options.service, version: options.version },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  });
+export interface LoggerOptions {
+  level: string;
+  service: string;
+  version: string;
+  /** Where the JSON lines go; stdout when absent (tests pass a stream to read them). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: options.service, version: options.version },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    options.destination,
+  );
 }

@@ -3,11 +3,12 @@ import helmet from 'helmet';
 
 import { createAuthRouter } from './api/auth.routes';
 import { formBody, jsonBody } from './api/body-parsing';
+import { cors } from './api/cors';
 import { createDocsRouter } from './api/docs.routes';
 import { errorHandler, notFoundHandler } from './api/error-handler';
 import { createHealthRouter } from './api/health.routes';
 import { openApiDocument } from './api/openapi';
-import { credentialRateLimit } from './api/rate-limit';
+import { credentialRateLimit, loginUsernameRateLimit } from './api/rate-limit';
 import { requestContext } from './api/request-context';
 import type { Config } from './config';
 import type { HealthCheck } from './health';
@@ -30,8 +31,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxyHops);
+  // `<`, `>` and `&` in JSON become \u003c…: a stored `<script>` stays inert even if sniffed as HTML.
+  app.set('json escape', true);
 
   app.use(requestContext(logger));
+  // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
+  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST'] }));
   app.use(
     helmet({
       // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
@@ -56,6 +61,7 @@ export function createApp(deps: AppDeps): Express {
     createAuthRouter({
       authService: deps.authService,
       credentialRateLimit: credentialRateLimit(config.rateLimit.perMinute),
+      loginUsernameRateLimit: loginUsernameRateLimit(config.rateLimit.loginPerUsernamePerMinute),
     }),
   );
 

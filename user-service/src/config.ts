@@ -17,6 +17,8 @@ export interface Config {
     bodyLimitBytes: number;
     /** Express `trust proxy` setting: hops of proxies whose X-Forwarded-For is believed. */
     trustProxyHops: number;
+    /** Browser origins allowed to call the API cross-origin (exact matches); empty: CORS off. */
+    corsOrigins: string[];
   };
   db: {
     url: string;
@@ -44,10 +46,42 @@ export interface Config {
   rateLimit: {
     /** Login and register attempts per client address per minute; 0 turns limiting off. */
     perMinute: number;
+    /** Failed logins per username (any letter case) per minute; 0 turns limiting off. */
+    loginPerUsernamePerMinute: number;
   };
   log: {
     level: string;
   };
+}
+
+/**
+ * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`).
+ * `*` is refused: the API answers with the caller's data to whoever may read it, so every origin
+ * allowed must be named. No credentials mode is offered (tokens travel in `Authorization`, never
+ * in cookies), so `Access-Control-Allow-Credentials` is never sent.
+ */
+const corsOrigins = Joi.string()
+  .empty('')
+  .default([])
+  .custom((value: string, helpers) => {
+    const origins = value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0);
+    const bad = origins.find((origin) => !isExactOrigin(origin));
+    if (bad !== undefined) {
+      return helpers.message({
+        custom: `{{#label}} must list exact origins like https://shop.example (no "*", path or trailing slash); got ${bad}`,
+      });
+    }
+    return [...new Set(origins)];
+  });
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin`. */
+function isExactOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
 }
 
 const schema = Joi.object({
@@ -55,6 +89,7 @@ const schema = Joi.object({
   PORT: Joi.number().port().default(8001),
   BODY_LIMIT_BYTES: Joi.number().integer().min(1024).max(10_485_760).default(102_400),
   TRUST_PROXY_HOPS: Joi.number().integer().min(0).max(10).default(0),
+  CORS_ORIGINS: corsOrigins,
   DATABASE_URL: Joi.string()
     .uri({ scheme: ['postgres', 'postgresql'] })
     .default('postgres://postgres@localhost:5432/user_service_db'),
@@ -80,6 +115,7 @@ const schema = Joi.object({
   JWT_ISSUER: Joi.string().default('user-service'),
   JWT_AUDIENCE: Joi.string().default('shop'),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(20),
+  LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: Joi.number().integer().min(0).default(10),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
 }).unknown(true);
 
@@ -111,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       port: vars.PORT as number,
       bodyLimitBytes: vars.BODY_LIMIT_BYTES as number,
       trustProxyHops: vars.TRUST_PROXY_HOPS as number,
+      corsOrigins: vars.CORS_ORIGINS as string[],
     },
     db: {
       url: vars.DATABASE_URL as string,
@@ -131,7 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       issuer: vars.JWT_ISSUER as string,
       audience: vars.JWT_AUDIENCE as string,
     },
-    rateLimit: { perMinute: vars.RATE_LIMIT_PER_MINUTE as number },
+    rateLimit: {
+      perMinute: vars.RATE_LIMIT_PER_MINUTE as number,
+      loginPerUsernamePerMinute: vars.LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE as number,
+    },
     log: { level: vars.LOG_LEVEL as string },
   });
 }

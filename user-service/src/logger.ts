@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -17,13 +17,27 @@ export const REDACTED_PATHS = [
   '*.access_token',
   '*.hashed_password',
   '*.hashedPassword',
+  // A failed query's bound values (a password hash on INSERT) travel on Sequelize's errors.
+  'err.parameters',
+  'err.cause.parameters',
 ];
 
-export function createLogger(options: { level: string; service: string; version: string }): Logger {
-  return pino({
-    level: options.level,
-    base: { service: options.service, version: options.version },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  });
+export interface LoggerOptions {
+  level: string;
+  service: string;
+  version: string;
+  /** Where the JSON lines go; stdout when absent (tests pass a stream to read them). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: options.service, version: options.version },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    options.destination,
+  );
 }

@@ -22,6 +22,16 @@ const BODY_PARSER_ERRORS: Record<string, { code: ErrorCode; detail: string }> = 
   'encoding.unsupported': { code: 'unsupported_media_type', detail: 'The request body uses an unsupported encoding.' },
 };
 
+/**
+ * Statuses of errors that Express's own layers raise without a `type` (a path that is not valid
+ * percent-encoding, a gzip body that does not inflate), mapped to the contract's codes.
+ */
+const CLIENT_ERROR_STATUSES: Record<number, { code: ErrorCode; detail: string }> = {
+  400: { code: 'malformed_request', detail: 'The request could not be read (bad encoding of the path or the body).' },
+  413: { code: 'payload_too_large', detail: 'The request body is larger than the limit.' },
+  415: { code: 'unsupported_media_type', detail: 'The request body is in an unsupported media type or encoding.' },
+};
+
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new AppError('not_found', `No route for ${req.method} ${req.path}.`));
 };
@@ -48,6 +58,9 @@ function toAppError(error: unknown): AppError | undefined {
   const bodyErrorType = (error as { type?: unknown } | null)?.type;
   const known = typeof bodyErrorType === 'string' ? BODY_PARSER_ERRORS[bodyErrorType] : undefined;
   if (known) return new AppError(known.code, known.detail, { cause: error });
+  const status = (error as { status?: unknown } | null)?.status;
+  const byStatus = typeof status === 'number' ? CLIENT_ERROR_STATUSES[status] : undefined;
+  if (byStatus) return new AppError(byStatus.code, byStatus.detail, { cause: error });
   return undefined;
 }
 
@@ -62,5 +75,14 @@ export function sendProblem(res: Response, error: AppError, instance: string, re
     request_id: requestId,
     ...(error.errors ? { errors: error.errors } : {}),
   };
-  res.status(error.status).set(error.headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  res
+    .status(error.status)
+    .set(error.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(escapeJson(JSON.stringify(body)));
+}
+
+/** As Express's `json escape`: a path echoed in `instance` or `detail` can never read as markup. */
+function escapeJson(json: string): string {
+  return json.replace(/[<>&]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -25,11 +25,34 @@ export interface ListProductsQuery {
   limit: number;
 }
 
+/** C0 and C1 control characters and DEL (Unicode category Cc). */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+/** The same, less tab, line feed and carriage return, which a description may hold. */
+const CONTROL_CHARACTER_BUT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
+/** A UTF-16 surrogate without its partner: not a character; it would be stored as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text stored exactly as sent: PostgreSQL cannot hold NUL, and a lone surrogate would come back
+ * as U+FFFD, so both are refused rather than silently changed.
+ */
+const text = (forbidden: RegExp) =>
+  Joi.string()
+    .custom((value: string, helpers) => {
+      if (forbidden.test(value)) return helpers.error('string.controlCharacter');
+      if (LONE_SURROGATE.test(value)) return helpers.error('string.loneSurrogate');
+      return value;
+    })
+    .messages({
+      'string.controlCharacter': '{{#label}} must not contain control characters',
+      'string.loneSurrogate': '{{#label}} must be valid Unicode text (it has a lone surrogate)',
+    });
+
 // Bodies are validated without conversion (a "12.50" string is not a price), but a name is
 // trimmed first, so its own preferences turn conversion back on.
-const name = Joi.string().trim().min(1).max(NAME_MAX_LENGTH).prefs({ convert: true });
+const name = text(CONTROL_CHARACTER).trim().min(1).max(NAME_MAX_LENGTH).prefs({ convert: true });
 
-const description = Joi.string().allow('', null).max(DESCRIPTION_MAX_LENGTH);
+const description = text(CONTROL_CHARACTER_BUT_WHITESPACE).allow('', null).max(DESCRIPTION_MAX_LENGTH);
 
 /** A JSON number, never a string; > 0, at most 2 decimals, fits NUMERIC(12,2). */
 const price = Joi.number()
@@ -59,11 +82,25 @@ export const updateProductBodySchema: Joi.ObjectSchema<Partial<ProductBody>> = J
   .messages({ 'object.min': '{{#label}} must contain at least one field to change' })
   .required();
 
+/**
+ * A whole number in a path or query string, written as plain decimal digits: `1e3`, ` 1` and
+ * `+1` would convert to numbers, but no client means them, and one resource gets one URL.
+ */
+const decimalInteger = Joi.number()
+  .custom((value: number, helpers) => {
+    const written: unknown = helpers.original;
+    return typeof written === 'string' && !/^-?\d+(\.\d+)?$/.test(written)
+      ? helpers.error('number.decimalDigits')
+      : value;
+  })
+  .messages({ 'number.decimalDigits': '{{#label}} must be written in plain decimal digits' })
+  .integer();
+
 export const listProductsQuerySchema: Joi.ObjectSchema<ListProductsQuery> = Joi.object<ListProductsQuery>({
-  skip: Joi.number().integer().min(0).default(0),
-  limit: Joi.number().integer().min(1).max(MAX_PAGE_SIZE).default(MAX_PAGE_SIZE),
+  skip: decimalInteger.min(0).default(0),
+  limit: decimalInteger.min(1).max(MAX_PAGE_SIZE).default(MAX_PAGE_SIZE),
 }).unknown(true);
 
 export const productIdParamsSchema: Joi.ObjectSchema<{ id: number }> = Joi.object<{ id: number }>({
-  id: Joi.number().integer().min(1).max(MAX_INT4).required(),
+  id: decimalInteger.min(1).max(MAX_INT4).required(),
 }).required();

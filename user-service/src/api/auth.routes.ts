@@ -17,7 +17,15 @@ const INVALID_TOKEN_MESSAGES: Record<InvalidTokenReason, string> = {
   user_not_found: 'The user no longer exists.',
 };
 
-export function createAuthRouter(deps: { authService: AuthService; credentialRateLimit: RequestHandler }): Router {
+export interface AuthRouterDeps {
+  authService: AuthService;
+  /** Counts every login and register attempt per client address. */
+  credentialRateLimit: RequestHandler;
+  /** Counts failed logins per username, from any address. */
+  loginUsernameRateLimit: RequestHandler;
+}
+
+export function createAuthRouter(deps: AuthRouterDeps): Router {
   const { authService } = deps;
   const router = Router();
   const json = requireContentType('application/json');
@@ -31,6 +39,7 @@ export function createAuthRouter(deps: { authService: AuthService; credentialRat
   router.post(
     '/login',
     deps.credentialRateLimit,
+    deps.loginUsernameRateLimit,
     requireContentType('application/x-www-form-urlencoded', 'application/json'),
     async (req, res) => {
       const { username, password } = parse(loginBodySchema, req.body, 'body');

@@ -5,10 +5,18 @@ import { MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 import type { Credentials } from '../services/auth.service';
 import { MAX_PASSWORD_BYTES } from '../services/password-hasher';
 
-/** 6–72 bytes: bcrypt reads 72 bytes and stops at a NUL, so longer or NUL-bearing passwords are refused, never truncated. */
+/** A UTF-16 surrogate without its partner: not a character, and UTF-8 would turn it into U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * 6–72 bytes: bcrypt reads 72 bytes and stops at a NUL, so longer or NUL-bearing passwords are
+ * refused, never truncated. Lone surrogates are refused too: they all encode to the same U+FFFD,
+ * so two different passwords would share one hash.
+ */
 const password = Joi.string()
   .min(1)
   .custom((value: string, helpers) => {
+    if (LONE_SURROGATE.test(value)) return helpers.error('password.unicode');
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes < 6) return helpers.error('password.tooShort');
     if (bytes > MAX_PASSWORD_BYTES) return helpers.error('password.tooLong');
@@ -19,6 +27,7 @@ const password = Joi.string()
     'password.tooShort': '{{#label}} must be at least 6 bytes long',
     'password.tooLong': `{{#label}} must be at most ${MAX_PASSWORD_BYTES} bytes long (bcrypt's limit)`,
     'password.nul': '{{#label}} must not contain a NUL character',
+    'password.unicode': '{{#label}} must be valid Unicode text (it has a lone surrogate)',
   })
   .required();
 
@@ -42,9 +51,12 @@ export interface LoginBody extends Credentials {
   client_secret?: string;
 }
 
-/** JSON or the OAuth2 password form. */
+/**
+ * JSON or the OAuth2 password form. A username no account could have (wrong characters or
+ * length) is a 422 at once: that says nothing about which accounts exist.
+ */
 export const loginBodySchema: Joi.ObjectSchema<LoginBody> = Joi.object<LoginBody>({
-  username: Joi.string().min(1).max(50).required(),
+  username,
   password,
   grant_type: Joi.string().valid('password'),
   scope: Joi.string().allow('').max(1000),

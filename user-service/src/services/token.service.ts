@@ -65,6 +65,7 @@ export class TokenService {
   verify(token: string): TokenCheck {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
 
+    const now = Math.floor(Date.now() / 1000);
     let payload: string | jwt.JwtPayload;
     try {
       payload = jwt.verify(token, this.key, {
@@ -72,7 +73,9 @@ export class TokenService {
         algorithms: [this.algorithm],
         issuer: this.issuer,
         audience: this.audience,
+        // Also applies to `nbf`: a token not yet valid (beyond the tolerance) is refused.
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        clockTimestamp: now,
       });
     } catch (error) {
       return { ok: false, reason: reasonFor(error) };
@@ -89,7 +92,9 @@ export class TokenService {
       typeof jti !== 'string' ||
       !isUuid(jti) ||
       typeof iat !== 'number' ||
-      typeof exp !== 'number'
+      typeof exp !== 'number' ||
+      // Issued in the future: not a token we made (our clocks agree within the tolerance).
+      iat > now + CLOCK_TOLERANCE_SECONDS
     ) {
       return { ok: false, reason: 'malformed' };
     }
