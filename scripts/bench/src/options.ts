@@ -38,7 +38,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --rpc-timeout <ms>    BENCH_RPC_TIMEOUT_MS      AUTH_RPC_TIMEOUT_MS of the time-to-503 probe (default 1000)
   --results <file>      BENCH_RESULTS             JSON results (default scripts/bench/results/latest.json)
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
-  --smoke                                         1 s, no warm-up, one run, bcrypt cost 4, 200 products`;
+  --smoke                                         0.5 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -75,7 +75,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   const docs = values.docs ?? env.BENCH_DOCS;
   return {
     warmupSeconds: number(values.warmup, 'BENCH_WARMUP_S', smoke ? 0 : 2, 0, 60),
-    durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 1 : 8, 1, 120),
+    durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 0.5 : 8, 0.2, 120),
     repeats: Math.round(number(values.repeats, 'BENCH_REPEATS', smoke ? 1 : 2, 1, 10)),
     products: Math.round(number(values.products, 'BENCH_PRODUCTS', smoke ? 200 : 10_000, 1, 1_000_000)),
     bcryptRounds: Math.round(number(values['bcrypt-rounds'], 'BENCH_BCRYPT_ROUNDS', smoke ? 4 : 12, 4, 15)),
