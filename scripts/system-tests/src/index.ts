@@ -18,3 +18,5 @@ export {
   timeUntilHealthy,
 } from './chaos';
 export type { ChaosSystem } from './chaos';
+export { simulateRuntimeStage } from './dockerfile-runtime';
+export type { SimulatedImage } from './dockerfile-runtime';

@@ -85,6 +85,9 @@ test.serial(
       const userHealth = await fetch(`${chaos.user.baseUrl}/health`);
       t.is(userHealth.status, 503, 'user-service reports the broker down');
       t.is((await fetch(`${chaos.product.baseUrl}/products?limit=1`)).status, 200, 'public reads keep working');
+      for (const service of [chaos.user, chaos.product]) {
+        t.is((await fetch(`${service.baseUrl}/health/live`)).status, 200, `${service.name} is alive`);
+      }
     } finally {
       startingAt = stream.now();
       await environment.rabbitmqctl(['start_app']);
@@ -94,6 +97,12 @@ test.serial(
     const recoveredAt = await stream.firstSuccessAfter(restartedAt, 30_000);
     logRecovery(t, 'stop_app/start_app (from start_app)', recoveredAt - restartedAt);
     t.log(`down for ${restartedAt - faultAt} ms`);
+    // Backoff with jitter from 200 ms, doubling: a handful of attempts, not a storm.
+    for (const service of [chaos.user, chaos.product]) {
+      const attempts = service.lines.filter((line) => line.msg.startsWith('cannot reach RabbitMQ')).length;
+      t.log(`${service.name}: ${attempts} reconnect attempts failed while the broker was down`);
+      t.true(attempts <= 12, `${service.name} reconnected with backoff, not in a storm`);
+    }
     await sleep(1000);
     const outcomes = await stream.stop();
 
