@@ -39,7 +39,9 @@ async function startImage(image: SimulatedImage, extraEnv: Record<string, string
       const log = JSON.parse(line) as { msg?: string; port?: number };
       if (log.msg?.endsWith('listening') && log.port) resolve(log.port);
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+    child.once('exit', (code) => {
+      reject(new Error(`exited with ${code}: ${stderr}`));
+    });
   });
   return {
     port,
