@@ -5,6 +5,9 @@ export {
   MESSAGE_TYPES,
   REQUEST_ID_HEADER,
   SERVICE_NAMES,
+  TRACEPARENT_HEADER,
+  isValidTraceparent,
+  traceIdOf,
 } from './rpc';
 export type { MessageType, ServiceName } from './rpc';
 

@@ -27,5 +27,23 @@ export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES];
 /** AMQP header carrying the HTTP request id across the broker, for tracing. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/** W3C Trace Context header, carried from HTTP into AMQP headers and back unchanged. */
+export const TRACEPARENT_HEADER = 'traceparent';
+
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Whether a value is a W3C `traceparent` of version 00 (lowercase hex, non-zero ids), the only
+ * form we forward: anything else is dropped rather than passed on to logs and the broker.
+ */
+export function isValidTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && TRACEPARENT.test(value);
+}
+
+/** The trace id of a valid `traceparent` (its 32 hex digits), as logs carry it. */
+export function traceIdOf(traceparent: string): string {
+  return traceparent.slice(3, 35);
+}
+
 /** Every message body on the wire is JSON. */
 export const JSON_CONTENT_TYPE = 'application/json';

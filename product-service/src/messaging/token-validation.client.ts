@@ -6,6 +6,7 @@ import {
   JSON_CONTENT_TYPE,
   MESSAGE_TYPES,
   REQUEST_ID_HEADER,
+  TRACEPARENT_HEADER,
   decodeMessage,
   validateTokenReplySchema,
   type InvalidTokenReason,
@@ -15,8 +16,10 @@ import {
 import { ServiceUnavailableError, UnauthorizedError } from '../errors';
 import type { HealthCheck } from '../health';
 import type { Logger } from '../logger';
+import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
 import { SERVICE_NAME } from '../service-info';
+import { currentTraceContext } from '../trace-context';
 
 /** Calls allowed to wait for a reply at once, unless configured otherwise. */
 export const DEFAULT_MAX_PENDING = 10_000;
@@ -41,6 +44,8 @@ export interface TokenValidationClientDeps {
   /** Calls allowed to wait at once; further calls fail at once. Default {@link DEFAULT_MAX_PENDING}. */
   maxPending?: number;
   logger: Logger;
+  /** Told how each call ended and of every dropped reply; metrics implement it. */
+  observer?: RpcClientObserver;
 }
 
 /** Counters since start, for tests, health and metrics. */
@@ -81,6 +86,9 @@ export class TokenValidationClient implements TokenValidator {
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly logger: Logger;
+  private readonly observer: RpcClientObserver | undefined;
+  /** How each failed call ended, keyed by the error it was rejected with. */
+  private readonly failureOutcomes = new WeakMap<Error, RpcClientOutcome>();
 
   private readonly pending = new Map<string, PendingCall>();
   private readonly counters: TokenValidationStats = {
@@ -99,6 +107,7 @@ export class TokenValidationClient implements TokenValidator {
     this.timeoutMs = deps.timeoutMs;
     this.maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
     this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
+    this.observer = deps.observer;
   }
 
   /** The broker connection's `setup`: runs after every (re)connect, so the channel comes back. */
@@ -151,6 +160,25 @@ export class TokenValidationClient implements TokenValidator {
    * within the timeout, no consumer, no broker, or an answer that is not one.
    */
   validate(token: string, context: { requestId: string }): Promise<AuthenticatedUser> {
+    const started = performance.now();
+    const call = this.call(token, context);
+    const observe = (outcome: RpcClientOutcome) => {
+      this.observer?.callSettled(outcome, (performance.now() - started) / 1000);
+    };
+    call.then(
+      () => {
+        observe('valid');
+      },
+      (error: unknown) => {
+        observe(
+          error instanceof UnauthorizedError ? 'invalid' : (this.failureOutcomes.get(error as Error) ?? 'unavailable'),
+        );
+      },
+    );
+    return call;
+  }
+
+  private call(token: string, context: { requestId: string }): Promise<AuthenticatedUser> {
     const channel = this.channel;
     if (!channel) return Promise.reject(this.unavailable('The authentication service cannot be reached right now.'));
     if (this.pending.size >= this.maxPending) {
@@ -159,15 +187,12 @@ export class TokenValidationClient implements TokenValidator {
 
     const correlationId = uuidv4();
     const request: ValidateTokenRequest = { token };
+    const traceparent = currentTraceContext()?.traceparent;
     return new Promise<AuthenticatedUser>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.pending.delete(correlationId)) return;
         this.counters.timeouts += 1;
-        reject(
-          new ServiceUnavailableError(`The authentication service did not answer within ${this.timeoutMs} ms.`, {
-            retryAfterSeconds: RETRY_AFTER_SECONDS,
-          }),
-        );
+        reject(this.failure(`The authentication service did not answer within ${this.timeoutMs} ms.`, 'timeout'));
       }, this.timeoutMs);
       this.pending.set(correlationId, { channel, resolve, reject, timer });
 
@@ -184,7 +209,10 @@ export class TokenValidationClient implements TokenValidator {
           appId: SERVICE_NAME,
           messageId: uuidv4(),
           timestamp: Math.floor(Date.now() / 1000),
-          headers: { [REQUEST_ID_HEADER]: context.requestId },
+          headers: {
+            [REQUEST_ID_HEADER]: context.requestId,
+            ...(traceparent ? { [TRACEPARENT_HEADER]: traceparent } : {}),
+          },
         });
         this.counters.sent += 1;
       } catch (error) {
@@ -229,6 +257,7 @@ export class TokenValidationClient implements TokenValidator {
     const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
     if (!call) {
       this.counters.lateOrUnknownReplies += 1;
+      this.observer?.replyDropped();
       this.logger.debug({ correlation_id: correlationId }, 'dropped a late or unknown reply');
       return;
     }
@@ -237,14 +266,16 @@ export class TokenValidationClient implements TokenValidator {
     if (!decoded.ok) {
       this.counters.malformedReplies += 1;
       this.logger.warn({ correlation_id: correlationId, problem: decoded.error }, 'malformed token-validation reply');
-      call.reject(this.failure('The authentication service sent an unreadable answer.'));
+      call.reject(this.failure('The authentication service sent an unreadable answer.', 'malformed_reply'));
       return;
     }
     const reply = decoded.value;
     if ('error' in reply) {
       this.counters.errorReplies += 1;
       this.logger.warn({ correlation_id: correlationId, rpc_error: reply.error }, 'token validation failed remotely');
-      call.reject(this.failure('The authentication service could not check the token; try again shortly.'));
+      call.reject(
+        this.failure('The authentication service could not check the token; try again shortly.', 'error_reply'),
+      );
     } else if (reply.valid) {
       call.resolve({ userId: reply.user_id, username: reply.username, expiresAt: new Date(reply.expires_at) });
     } else {
@@ -289,10 +320,12 @@ export class TokenValidationClient implements TokenValidator {
   /** Counts and builds the error of a call failed without an answer. */
   private unavailable(detail: string, cause?: unknown): ServiceUnavailableError {
     this.counters.unavailable += 1;
-    return this.failure(detail, cause);
+    return this.failure(detail, 'unavailable', cause);
   }
 
-  private failure(detail: string, cause?: unknown): ServiceUnavailableError {
-    return new ServiceUnavailableError(detail, { cause, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  private failure(detail: string, outcome: RpcClientOutcome, cause?: unknown): ServiceUnavailableError {
+    const error = new ServiceUnavailableError(detail, { cause, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    this.failureOutcomes.set(error, outcome);
+    return error;
   }
 }

@@ -11,6 +11,8 @@ export interface BrokerConnectionOptions {
   logger: Logger;
   /** Runs after every (re)connect: declare the topology and start consuming here. */
   setup: (model: ChannelModel) => Promise<void>;
+  /** Called each time the connection comes back after a loss (not on the first connect). */
+  onReconnect?: () => void;
 }
 
 /** The URL without its password, for logs. */
@@ -46,8 +48,11 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
       setup: options.setup,
     },
   });
+  let connectedBefore = false;
   connection.on('connect', () => {
-    logger.info({ broker: where }, 'connected to RabbitMQ');
+    logger.info({ broker: where }, connectedBefore ? 'reconnected to RabbitMQ' : 'connected to RabbitMQ');
+    if (connectedBefore) options.onReconnect?.();
+    connectedBefore = true;
   });
   connection.on('disconnect', (error: Error) => {
     logger.warn({ broker: where, err: error.message }, 'lost the RabbitMQ connection; reconnecting');

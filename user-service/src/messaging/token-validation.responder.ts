@@ -4,16 +4,20 @@ import {
   JSON_CONTENT_TYPE,
   MESSAGE_TYPES,
   REQUEST_ID_HEADER,
+  TRACEPARENT_HEADER,
   decodeMessage,
   isSafeRequestId,
+  isValidTraceparent,
   validateTokenRequestSchema,
   type ValidateTokenReply,
 } from '@shop/shared-contracts';
 
 import { probe, type HealthCheck } from '../health';
 import type { Logger } from '../logger';
+import type { RpcServerObserver, RpcServerOutcome } from '../metrics';
 import type { TokenValidation } from '../services/auth.service';
 import { SERVICE_NAME } from '../service-info';
+import { runWithTraceContext } from '../trace-context';
 
 export interface TokenValidationResponderDeps {
   queue: string;
@@ -21,6 +25,8 @@ export interface TokenValidationResponderDeps {
   prefetch: number;
   validate: (token: string) => Promise<TokenValidation>;
   logger: Logger;
+  /** Told how each request ended; metrics implement it. */
+  observer?: RpcServerObserver;
 }
 
 /**
@@ -33,6 +39,7 @@ export class TokenValidationResponder {
   private readonly prefetch: number;
   private readonly validate: (token: string) => Promise<TokenValidation>;
   private readonly logger: Logger;
+  private readonly observer: RpcServerObserver | undefined;
 
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
@@ -45,6 +52,7 @@ export class TokenValidationResponder {
     this.prefetch = deps.prefetch;
     this.validate = deps.validate;
     this.logger = deps.logger.child({ component: 'rpc-responder', queue: deps.queue });
+    this.observer = deps.observer;
   }
 
   /** The broker connection's `setup`: runs on every (re)connect, so the queue and consumer come back. */
@@ -125,6 +133,7 @@ export class TokenValidationResponder {
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     this.inFlight += 1;
+    const started = performance.now();
     const properties = message.properties as {
       replyTo?: unknown;
       correlationId?: unknown;
@@ -132,38 +141,58 @@ export class TokenValidationResponder {
     };
     const { replyTo, correlationId } = properties;
     const incomingRequestId = properties.headers?.[REQUEST_ID_HEADER];
+    const incomingTraceparent = properties.headers?.[TRACEPARENT_HEADER];
     const requestId = isSafeRequestId(incomingRequestId) ? incomingRequestId : undefined;
-    const log = this.logger.child({ request_id: requestId, correlation_id: correlationId });
-    try {
-      const reply = await this.replyFor(message, log);
-      if (typeof replyTo === 'string' && replyTo.length > 0) {
-        channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
-          correlationId: typeof correlationId === 'string' ? correlationId : undefined,
-          contentType: JSON_CONTENT_TYPE,
-          type: MESSAGE_TYPES.validateTokenReply,
-          appId: SERVICE_NAME,
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: requestId ? { [REQUEST_ID_HEADER]: requestId } : {},
-        });
-      } else {
-        log.warn('RPC request without replyTo dropped');
-      }
-    } catch (error) {
-      log.error({ err: error }, 'could not reply to RPC request');
-    } finally {
-      // Exactly once, whatever happened above; never requeued. If the channel is gone the
-      // broker redelivers the request to another consumer, which answers it instead.
+    const traceparent = isValidTraceparent(incomingTraceparent) ? incomingTraceparent : undefined;
+    let outcome: RpcServerOutcome = 'internal';
+    await runWithTraceContext({ requestId: requestId ?? '', ...(traceparent ? { traceparent } : {}) }, async () => {
+      const log = this.logger.child({ correlation_id: correlationId });
       try {
-        channel.ack(message);
+        if (hasExpired(message)) {
+          // The requester has stopped waiting: answering would be wasted work.
+          outcome = 'expired';
+          return;
+        }
+        const reply = await this.replyFor(message, log);
+        outcome = outcomeOf(reply);
+        if (typeof replyTo === 'string' && replyTo.length > 0) {
+          channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
+            correlationId: typeof correlationId === 'string' ? correlationId : undefined,
+            contentType: JSON_CONTENT_TYPE,
+            type: MESSAGE_TYPES.validateTokenReply,
+            appId: SERVICE_NAME,
+            timestamp: Math.floor(Date.now() / 1000),
+            headers: {
+              ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}),
+              ...(traceparent ? { [TRACEPARENT_HEADER]: traceparent } : {}),
+            },
+          });
+        } else {
+          outcome = 'dropped';
+          log.warn('RPC request without replyTo dropped');
+        }
       } catch (error) {
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not ack RPC request');
+        outcome = 'internal';
+        log.error({ err: error }, 'could not reply to RPC request');
+      } finally {
+        // Exactly once, whatever happened above; never requeued. If the channel is gone the
+        // broker redelivers the request to another consumer, which answers it instead.
+        try {
+          channel.ack(message);
+        } catch (error) {
+          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not ack RPC request');
+        }
+        const seconds = (performance.now() - started) / 1000;
+        this.observer?.requestHandled(outcome, seconds);
+        log.info({ outcome, duration_ms: Math.round(seconds * 10_000) / 10 }, 'token-validation request handled');
+        this.inFlight -= 1;
+        if (this.inFlight === 0) {
+          this.idleWaiters.splice(0).forEach((wake) => {
+            wake();
+          });
+        }
       }
-      this.inFlight -= 1;
-      if (this.inFlight === 0)
-        this.idleWaiters.splice(0).forEach((wake) => {
-          wake();
-        });
-    }
+    });
   }
 
   private async replyFor(message: ConsumeMessage, log: Logger): Promise<ValidateTokenReply> {
@@ -179,4 +208,20 @@ export class TokenValidationResponder {
       return { error: { code: 'internal', message: 'Token validation failed; retry later.' } };
     }
   }
+}
+
+function outcomeOf(reply: ValidateTokenReply): RpcServerOutcome {
+  if ('error' in reply) return reply.error.code;
+  return reply.valid ? 'valid' : 'invalid';
+}
+
+/**
+ * Whether the requester's deadline (`timestamp` + `expiration`) has certainly passed. The
+ * AMQP timestamp has whole seconds, so a second of slack keeps this from ever firing early.
+ */
+function hasExpired(message: ConsumeMessage): boolean {
+  const { timestamp, expiration } = message.properties as { timestamp?: unknown; expiration?: unknown };
+  const expiresInMs = Number(expiration);
+  if (typeof timestamp !== 'number' || !Number.isFinite(expiresInMs)) return false;
+  return Date.now() > (timestamp + 1) * 1000 + expiresInMs;
 }
