@@ -1,3 +1,5 @@
+import type { CpuShares } from './cpu-usage';
+
 /** One measured run of one load level against one target. */
 export interface RunMeasurement {
   /** Answers with the expected outcome per second over the measured window. */
@@ -13,6 +15,8 @@ export interface RunMeasurement {
   outcomes: Record<string, number>;
   /** Length of the measured window, in seconds. */
   seconds: number;
+  /** CPU used by each process during the run (warm-up included), in cores; see cpu-usage.ts. */
+  cpu?: CpuShares;
 }
 
 /** Several runs of the same level and target, summarised. */

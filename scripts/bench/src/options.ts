@@ -4,6 +4,9 @@ import { parseArgs } from 'node:util';
 /** The repository root, from `scripts/bench/dist/src`. */
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 
+export const SCENARIO_GROUPS = ['rpc', 'products', 'login', 'unavailable'] as const;
+export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
+
 export interface BenchOptions {
   /** Load before each level's first measured run, untimed, so JIT and pools are warm; seconds. */
   warmupSeconds: number;
@@ -23,6 +26,10 @@ export interface BenchOptions {
   resultsPath: string;
   /** Where the Markdown report goes; undefined to write none. */
   docsPath: string | undefined;
+  /** When set, both services run with `--cpu-prof` and write their profiles here at exit. */
+  profileDir: string | undefined;
+  /** Scenario groups to run; all when empty (budget lines of the others read "not measured"). */
+  only: ScenarioGroup[];
   /** The tiny preset of the smoke test. */
   smoke: boolean;
   /** The command line, as the report shows it. */
@@ -38,6 +45,8 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --rpc-timeout <ms>    BENCH_RPC_TIMEOUT_MS      AUTH_RPC_TIMEOUT_MS of the time-to-503 probe (default 1000)
   --results <file>      BENCH_RESULTS             JSON results (default scripts/bench/results/latest.json)
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
+  --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
+  --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
   --smoke                                         0.5 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
@@ -53,6 +62,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'rpc-timeout': { type: 'string' },
       results: { type: 'string' },
       docs: { type: 'string' },
+      profile: { type: 'string' },
+      only: { type: 'string' },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -73,6 +84,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     return value;
   };
   const docs = values.docs ?? env.BENCH_DOCS;
+  const profileDir = values.profile ?? env.BENCH_PROFILE_DIR;
+  const only = (values.only ?? env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  const unknown = only.filter((name) => !(SCENARIO_GROUPS as readonly string[]).includes(name));
+  if (unknown.length)
+    throw new Error(`BENCH_ONLY (or --only): unknown ${unknown.join(', ')}; use ${SCENARIO_GROUPS.join(', ')}`);
   return {
     warmupSeconds: number(values.warmup, 'BENCH_WARMUP_S', smoke ? 0 : 2, 0, 60),
     durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 0.5 : 8, 0.2, 120),
@@ -87,6 +106,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       values.results ?? env.BENCH_RESULTS ?? path.join(REPO_ROOT, 'scripts/bench/results/latest.json'),
     ),
     docsPath: docs === 'none' ? undefined : path.resolve(docs ?? path.join(REPO_ROOT, 'docs/benchmarks.md')),
+    profileDir: profileDir ? path.resolve(profileDir) : undefined,
+    only: only as ScenarioGroup[],
     smoke,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

@@ -3,12 +3,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { labelProcess } from './cpu-usage';
+
 /** Every child the bench started and that has not exited: killed on Ctrl-C and at the end. */
 const live = new Set<ChildProcess>();
 
 /** Spawns `node <script>` and tracks the child until it exits. */
-export function spawnNode(script: string, args: string[], options: SpawnOptions): ChildProcess {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+export function spawnNode(
+  script: string,
+  args: string[],
+  options: SpawnOptions & { nodeArgs?: string[] },
+): ChildProcess {
+  const { nodeArgs = [], ...spawnOptions } = options;
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...spawnOptions,
+  });
   live.add(child);
   child.once('exit', () => live.delete(child));
   return child;
@@ -24,6 +34,14 @@ process.once('exit', () => {
   killAllChildren('SIGKILL');
 });
 
+/** Node flags for workers and baselines: `--cpu-prof` when the run is profiled. */
+let workerNodeArgs: string[] = [];
+
+/** Makes every worker and baseline started from now on write a CPU profile into `dir` at exit. */
+export function profileWorkersInto(dir: string): void {
+  workerNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /** Path of a compiled worker or baseline entry point, e.g. `workers/http-load`. */
 export function entryPoint(name: string): string {
   return path.join(__dirname, `${name}.js`);
@@ -35,7 +53,7 @@ export function entryPoint(name: string): string {
  * when it fails. The result is trusted as `T`: the worker is our own code, built with this.
  */
 export function runWorker<T>(name: string, input: unknown): Promise<T> {
-  const child = spawnNode(entryPoint(name), [JSON.stringify(input)], {});
+  const child = spawnNode(entryPoint(name), [JSON.stringify(input)], { nodeArgs: workerNodeArgs });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -117,7 +135,8 @@ export async function startServerWorker(
   input: unknown,
   timeoutMs = 20_000,
 ): Promise<RunningProcess & { port: number }> {
-  const child = spawnNode(entryPoint(name), [JSON.stringify(input)], {});
+  const child = spawnNode(entryPoint(name), [JSON.stringify(input)], { nodeArgs: workerNodeArgs });
+  labelProcess(child.pid, name.replace(/^baselines\//, ''));
   const handle = track(child);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -9,8 +9,8 @@ import { TestEnvironment } from '@shop/test-harness';
 import { evaluateBudget } from './budget';
 import { Cleanup } from './cleanup';
 import { describeMachine } from './machine';
-import { parseOptions } from './options';
-import { killAllChildren } from './processes';
+import { parseOptions, type ScenarioGroup } from './options';
+import { killAllChildren, profileWorkersInto } from './processes';
 import { progress } from './progress';
 import { renderText, writeJson, writeMarkdown } from './report';
 import type { BenchResults } from './results';
@@ -25,6 +25,7 @@ import { startStack } from './stack';
 async function main(cleanup: Cleanup): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env);
   const startedAt = new Date();
+  if (options.profileDir) profileWorkersInto(options.profileDir);
 
   progress('finding PostgreSQL and RabbitMQ');
   const env = await TestEnvironment.start();
@@ -38,10 +39,11 @@ async function main(cleanup: Cleanup): Promise<void> {
   const stack = await startStack(env, options, cleanup);
   const context: ScenarioContext = { env, stack, options, cleanup };
 
-  const rpc = await rpcRoundTrip(context);
-  const http = await productsHttp(context);
-  const logins = await login(context);
-  const down = await unavailable(context);
+  const wanted = (group: ScenarioGroup): boolean => options.only.length === 0 || options.only.includes(group);
+  const rpc = wanted('rpc') ? await rpcRoundTrip(context) : { comparisons: [], pendingAfter: 0 };
+  const http = wanted('products') ? await productsHttp(context) : [];
+  const logins = wanted('login') ? await login(context) : [];
+  const down = wanted('unavailable') ? await unavailable(context) : { cases: [], probePending: 0 };
   const memory = await footprint(stack, {
     probeServicePending: down.probePending,
     requesterPendingAfterRuns: rpc.pendingAfter,

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { REPO_ROOT } from './options';
+import { labelProcess } from './cpu-usage';
 import { spawnNode, track, type RunningProcess } from './processes';
 
 export type ServiceName = 'user-service' | 'product-service';
@@ -17,12 +18,25 @@ export interface BenchService extends RunningProcess {
  * "listening" line to read the port from, so the port is chosen here: one the OS just handed
  * out and released.
  */
-export async function startService(name: ServiceName, env: Record<string, string>): Promise<BenchService> {
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  options: {
+    profileDir?: string | undefined;
+    /** Name in the CPU shares, when not the service's. */
+    label?: string;
+  } = {},
+): Promise<BenchService> {
   const port = await freePort();
   const child = spawnNode('dist/src/main.js', [], {
+    // The profile is written when the service exits, which its graceful shutdown does on SIGTERM.
+    nodeArgs: options.profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${port}.cpuprofile`]
+      : [],
     cwd: path.join(REPO_ROOT, name),
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
   });
+  labelProcess(child.pid, options.label ?? name);
   const handle = track(child);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

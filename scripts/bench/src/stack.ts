@@ -46,21 +46,32 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   const productDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchproducts'));
 
   progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
-  const user = await startService('user-service', {
-    ...productionEnv(env, queue),
-    DATABASE_URL: userDatabaseUrl,
-    SECRET_KEY: secretKey,
-    BCRYPT_ROUNDS: String(options.bcryptRounds),
-    // The login scenario hammers one address; the limiter would turn it into a 429 test.
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
+  const user = await startService(
+    'user-service',
+    {
+      ...productionEnv(env, queue),
+      DATABASE_URL: userDatabaseUrl,
+      SECRET_KEY: secretKey,
+      BCRYPT_ROUNDS: String(options.bcryptRounds),
+      // The login scenario hammers one address and one username; the limiters would turn it
+      // into a 429 test. (The per-username one counts a login whose connection closed before
+      // its answer as failed, and a load generator closes its in-flight ones at every stop.)
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
+    },
+    { profileDir: options.profileDir },
+  );
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
-  const product = await startService('product-service', {
-    ...productionEnv(env, queue),
-    DATABASE_URL: productDatabaseUrl,
-  });
+  const product = await startService(
+    'product-service',
+    {
+      ...productionEnv(env, queue),
+      DATABASE_URL: productDatabaseUrl,
+    },
+    { profileDir: options.profileDir },
+  );
   cleanup.add('stop product-service', () => product.stop());
 
   const username = 'bench_owner';

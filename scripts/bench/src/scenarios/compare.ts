@@ -1,3 +1,4 @@
+import { MACHINE_BUSY, withCpuShares, type CpuShares } from '../cpu-usage';
 import { combineRuns, ratio, type RunMeasurement } from '../measurement';
 import { progress } from '../progress';
 import type { Comparison, ComparisonScenario } from '../results';
@@ -40,10 +41,12 @@ export async function compareAtLevels(
         progress(
           `${plan.scenario} · ${level} ${plan.unit} · ${side.name} (${side.what}) · run ${repeat + 1}/${settings.repeats}`,
         );
-        const run = await side.run(level, warmup);
+        const { result: measured, cpu } = await withCpuShares(() => side.run(level, warmup));
+        const run = { ...measured, cpu };
         progress(
           `  → ${run.opsPerSecond.toFixed(1)}/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms` +
-            (run.failed ? `, ${run.failed} failed ${JSON.stringify(run.outcomes)}` : ''),
+            (run.failed ? `, ${run.failed} failed ${JSON.stringify(run.outcomes)}` : '') +
+            `; cores used: ${describeCpu(cpu)}`,
         );
         side.into.push(run);
       }
@@ -61,4 +64,14 @@ export async function compareAtLevels(
     });
   }
   return comparisons;
+}
+
+/** "user-service 0.62, postgresql 0.31, …", busiest first. */
+function describeCpu(cpu: CpuShares): string {
+  const { [MACHINE_BUSY]: busy = 0, ...processes } = cpu;
+  const parts = Object.entries(processes)
+    .filter(([, cores]) => cores >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, cores]) => `${label} ${cores.toFixed(2)}`);
+  return `${parts.join(', ')} (machine ${Math.round(busy * 100)}% busy)`;
 }

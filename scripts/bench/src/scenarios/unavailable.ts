@@ -17,16 +17,20 @@ export async function unavailable(ctx: ScenarioContext): Promise<{ cases: Unavai
   const queue = env.queueName('bench.nobody');
   const timeoutMs = options.unavailableTimeoutMs;
   progress(`starting a probe product-service on queue ${queue} (AUTH_RPC_TIMEOUT_MS=${timeoutMs})`);
-  const probe = await startService('product-service', {
-    NODE_ENV: 'production',
-    // Every unroutable request logs a warning; the probe's logs are not what is measured.
-    LOG_LEVEL: 'error',
-    AMQP_URL: stack.amqpUrl,
-    AUTH_RPC_QUEUE: queue,
-    AUTH_RPC_TIMEOUT_MS: String(timeoutMs),
-    DATABASE_URL: stack.productDatabaseUrl,
-    MIGRATE_ON_START: 'false',
-  });
+  const probe = await startService(
+    'product-service',
+    {
+      NODE_ENV: 'production',
+      // Every unroutable request logs a warning; the probe's logs are not what is measured.
+      LOG_LEVEL: 'error',
+      AMQP_URL: stack.amqpUrl,
+      AUTH_RPC_QUEUE: queue,
+      AUTH_RPC_TIMEOUT_MS: String(timeoutMs),
+      DATABASE_URL: stack.productDatabaseUrl,
+      MIGRATE_ON_START: 'false',
+    },
+    { label: 'probe product-service' },
+  );
   cleanup.add('stop the probe product-service', () => probe.stop());
 
   const requests = options.unavailableRequests;

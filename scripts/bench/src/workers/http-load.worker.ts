@@ -8,6 +8,9 @@ import { summariseRun } from '../measurement';
 import { finishWorker, workerInput } from '../processes';
 import type { HttpLoadSpec } from '../load';
 
+/** Longest wait for abandoned requests to finish after a run, in ms. */
+const MAX_DRAIN_MS = 5000;
+
 /** One autocannon run; resolves with each answer's latency (ms) and status, and the errors. */
 async function drive(
   spec: HttpLoadSpec,
@@ -63,6 +66,11 @@ async function drive(
     errors += 1;
   });
   const result = await done;
+  // autocannon ends a run by closing its sockets, abandoning the requests in flight; the
+  // server still finishes them (a login's bcrypt, say). Waiting as long as the slowest answer
+  // took lets that work end before the next window — this one's, or another target's — starts.
+  const slowest = latenciesMs.reduce((max, latency) => Math.max(max, latency), 0);
+  await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_DRAIN_MS, Math.ceil(slowest))));
   return { latenciesMs, outcomes, errors, seconds: result.duration };
 }
 

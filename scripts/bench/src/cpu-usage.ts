@@ -1,0 +1,108 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Kernel clock ticks per second (USER_HZ), which /proc reports CPU time in; 100 on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** The key of the machine-wide busy fraction (0–1 of all cores) among the shares. */
+export const MACHINE_BUSY = 'machine busy';
+
+/** Who used the CPU during a run, in cores (1.0 = one core busy the whole time). */
+export type CpuShares = Record<string, number>;
+
+interface Snapshot {
+  at: number;
+  /** CPU ticks per pid, with the label it counts under. */
+  processes: Map<number, { label: string; ticks: number }>;
+  /** Ticks of this process's children that have exited (the load generators). */
+  exitedChildren: number;
+  /** Machine-wide busy and total ticks, from /proc/stat. */
+  machineBusy: number;
+  machineTotal: number;
+}
+
+/** Labels of the processes the bench started, by pid (services and baselines). */
+const labels = new Map<number, string>();
+
+export function labelProcess(pid: number | undefined, label: string): void {
+  if (pid !== undefined) labels.set(pid, label);
+}
+
+/**
+ * What each process used the CPU for while `run` ran: the bench's services and baselines by
+ * name, the load generators (children that exited), PostgreSQL and RabbitMQ by command, and
+ * everything else — another job on this shared machine shows up there. Linux only: elsewhere
+ * the shares are empty.
+ */
+export async function withCpuShares<T>(run: () => Promise<T>): Promise<{ result: T; cpu: CpuShares }> {
+  const before = snapshot();
+  const result = await run();
+  const after = snapshot();
+  return { result, cpu: before && after ? shares(before, after) : {} };
+}
+
+function shares(before: Snapshot, after: Snapshot): CpuShares {
+  const seconds = (after.at - before.at) / 1000;
+  const cores = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100) / 100;
+  const byLabel: Record<string, number> = {};
+  for (const [pid, { label, ticks }] of after.processes) {
+    const delta = ticks - (before.processes.get(pid)?.ticks ?? 0);
+    if (delta > 0) byLabel[label] = (byLabel[label] ?? 0) + delta;
+  }
+  // Load generators exit before the second snapshot: their time is in this process's cutime.
+  byLabel['load generator'] = after.exitedChildren - before.exitedChildren;
+  const result: CpuShares = {};
+  for (const [label, ticks] of Object.entries(byLabel)) result[label] = cores(ticks);
+  const busy = after.machineBusy - before.machineBusy;
+  const total = after.machineTotal - before.machineTotal;
+  result[MACHINE_BUSY] = total > 0 ? Math.round((busy / total) * 100) / 100 : 0;
+  return result;
+}
+
+function snapshot(): Snapshot | undefined {
+  try {
+    const processes = new Map<number, { label: string; ticks: number }>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      const stat = readStat(pid);
+      if (stat) processes.set(pid, { label: labels.get(pid) ?? labelOf(stat.command, pid), ticks: stat.ticks });
+    }
+    const self = readStat(process.pid);
+    const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    const numbers = fields.map(Number);
+    const idle = (numbers[3] ?? 0) + (numbers[4] ?? 0);
+    const total = numbers.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    return {
+      at: Date.now(),
+      processes,
+      exitedChildren: self?.childTicks ?? 0,
+      machineBusy: total - idle,
+      machineTotal: total,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function labelOf(command: string, pid: number): string {
+  if (pid === process.pid) return 'bench';
+  if (command === 'postgres') return 'postgresql';
+  if (command === 'beam.smp' || command.startsWith('erl')) return 'rabbitmq';
+  return 'other processes';
+}
+
+/** utime+stime and cutime+cstime of a process from /proc/<pid>/stat, and its command name. */
+function readStat(pid: number): { command: string; ticks: number; childTicks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command is in parentheses and may itself contain spaces or parentheses.
+    const close = stat.lastIndexOf(')');
+    const command = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    // Fields after the command, 0-based: 11 utime, 12 stime, 13 cutime, 14 cstime.
+    const at = (index: number) => Number(fields[index] ?? 0);
+    return { command, ticks: at(11) + at(12), childTicks: at(13) + at(14) };
+  } catch {
+    return undefined;
+  }
+}
