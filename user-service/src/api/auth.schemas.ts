@@ -25,7 +25,7 @@ const password = Joi.string()
   })
   .messages({
     'password.tooShort': '{{#label}} must be at least 6 bytes long',
-    'password.tooLong': `{{#label}} must be at most ${MAX_PASSWORD_BYTES} bytes long (bcrypt's limit)`,
+    'password.tooLong': `{{#label}} must be at most ${MAX_PASSWORD_BYTES} bytes long`,
     'password.nul': '{{#label}} must not contain a NUL character',
     'password.unicode': '{{#label}} must be valid Unicode text (it has a lone surrogate)',
   })

@@ -2,7 +2,7 @@ import test from 'ava';
 
 import { TestEnvironment } from '@shop/test-harness';
 
-import { startUserService, type StartedUserService } from './user-service';
+import { startUserService, type StartedUserService, type UserServiceOptions } from './user-service';
 
 export interface UserServiceContext {
   readonly env: TestEnvironment;
@@ -13,13 +13,16 @@ export interface UserServiceContext {
  * Registers the hooks that give this test file its own environment (database, queue names)
  * and a running user-service, torn down even when tests fail.
  */
-export function useUserService(overrides: Record<string, string> = {}): UserServiceContext {
+export function useUserService(
+  overrides: Record<string, string> = {},
+  options: UserServiceOptions = {},
+): UserServiceContext {
   let env: TestEnvironment | undefined;
   let service: StartedUserService | undefined;
 
   test.serial.before(async () => {
     env = await TestEnvironment.start();
-    service = await startUserService(env, overrides);
+    service = await startUserService(env, overrides, options);
   });
 
   test.serial.after.always(async () => {

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { RecoveringChannelModel } from 'amqplib';
+import type { DestinationStream } from 'pino';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
@@ -42,9 +43,15 @@ export interface StartedUserService {
  * Starts user-service the way main.ts does — real config parsing, a fresh migrated database,
  * the real responder on the real broker — with the HTTP app on an ephemeral port.
  */
+export interface UserServiceOptions {
+  /** Where the service's log lines go, to read them in a test; stdout when absent. */
+  logDestination?: DestinationStream;
+}
+
 export async function startUserService(
   env: TestEnvironment,
   overrides: Record<string, string> = {},
+  options: UserServiceOptions = {},
 ): Promise<StartedUserService> {
   const database = await env.createDatabase('users');
   const queue = env.queueName('auth.validate_token');
@@ -56,10 +63,16 @@ export async function startUserService(
     SECRET_KEY: TEST_SECRET_KEY,
     BCRYPT_ROUNDS: '4',
     RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  const logger = createLogger({ level: config.log.level, service: 'user-service', version: 'test' });
+  const logger = createLogger({
+    level: config.log.level,
+    service: 'user-service',
+    version: 'test',
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
   await migrateToLatest(sequelize);
 

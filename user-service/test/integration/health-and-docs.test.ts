@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { openApiDocument } from '../../src/api/openapi';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/logger';
+import { call } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 
 const ctx = useUserService();
@@ -88,4 +89,34 @@ test('X-Request-Id → a sane client id is echoed; an unsafe one is replaced', a
 
   const replaced = await fetch(`${ctx.service.baseUrl}/health/live`, { headers: { 'x-request-id': 'x'.repeat(500) } });
   t.regex(replaced.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+});
+
+test('CORS is off by default → no CORS header for any origin, and no preflight is granted', async (t) => {
+  const simple = await call(ctx.service.baseUrl, 'POST', '/register', {
+    json: {},
+    headers: { origin: 'https://shop.example' },
+  });
+  const preflight = await call(ctx.service.baseUrl, 'OPTIONS', '/register', {
+    headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+  });
+
+  t.is(simple.status, 422);
+  for (const response of [simple, preflight]) {
+    t.is(response.headers.get('access-control-allow-origin'), null);
+    t.is(response.headers.get('access-control-allow-methods'), null);
+  }
+});
+
+test("security headers → helmet's set on every response, and no X-Powered-By", async (t) => {
+  for (const [method, path] of [
+    ['GET', '/health/live'],
+    ['POST', '/register'],
+    ['GET', '/nope'],
+  ] as const) {
+    const response = await call(ctx.service.baseUrl, method, path);
+    t.is(response.headers.get('x-content-type-options'), 'nosniff', path);
+    t.is(response.headers.get('x-frame-options'), 'SAMEORIGIN', path);
+    t.truthy(response.headers.get('content-security-policy'), path);
+    t.is(response.headers.get('x-powered-by'), null, path);
+  }
 });

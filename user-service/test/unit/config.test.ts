@@ -41,3 +41,43 @@ test('loadConfig → MIGRATE_ON_START=false and RATE_LIMIT_PER_MINUTE=0 are hono
   t.false(config.db.migrateOnStart);
   t.is(config.rateLimit.perMinute, 0);
 });
+
+test('loadConfig → CORS is off by default; CORS_ORIGINS lists exact origins', (t) => {
+  t.deepEqual(loadConfig({}).http.corsOrigins, []);
+  t.deepEqual(loadConfig({ CORS_ORIGINS: '' }).http.corsOrigins, []);
+  t.deepEqual(
+    loadConfig({ CORS_ORIGINS: 'https://shop.example, http://localhost:3000,https://shop.example' }).http.corsOrigins,
+    ['https://shop.example', 'http://localhost:3000'],
+  );
+});
+
+for (const bad of [
+  '*',
+  'https://shop.example/',
+  'https://shop.example/app',
+  'shop.example',
+  'ftp://shop.example',
+  'null',
+]) {
+  test(`loadConfig → CORS_ORIGINS=${bad} stops the start with one line naming the variable`, (t) => {
+    const error = t.throws(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${bad}` }), {
+      instanceOf: ConfigError,
+    });
+    t.regex(error.message, /CORS_ORIGINS must list exact origins/);
+    t.notRegex(error.message, /\n/);
+  });
+}
+
+test('loadConfig → failed logins per username are limited by default; 0 turns that off', (t) => {
+  t.is(loadConfig({}).rateLimit.loginPerUsernamePerMinute, 10);
+  t.is(loadConfig({ LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0' }).rateLimit.loginPerUsernamePerMinute, 0);
+  t.throws(() => loadConfig({ LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '-1' }), {
+    message: /LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE/,
+  });
+});
+
+test('loadConfig → SECRET_KEY: an empty value is refused everywhere, a short one only outside production', (t) => {
+  t.throws(() => loadConfig({ SECRET_KEY: '' }), { message: /SECRET_KEY/ });
+  t.like(loadConfig({ SECRET_KEY: 'short' }).auth, { secretKey: 'short', secretKeyGenerated: false });
+  t.throws(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(31) }), { message: /SECRET_KEY/ });
+});

@@ -1,5 +1,6 @@
 import test from 'ava';
 import jwt from 'jsonwebtoken';
+import { createHmac } from 'node:crypto';
 
 import { TokenService } from '../../src/services/token.service';
 
@@ -63,4 +64,75 @@ test('verify → garbage and oversized strings are malformed without reaching th
   t.deepEqual(tokens.verify(''), { ok: false, reason: 'malformed' });
   t.deepEqual(tokens.verify('a.b'), { ok: false, reason: 'malformed' });
   t.deepEqual(tokens.verify(`${'a'.repeat(5000)}.b.c`), { ok: false, reason: 'malformed' });
+});
+
+/**
+ * Signs claims exactly as given, by hand: jsonwebtoken's `sign` adds `iat` and refuses odd claim
+ * types, and these cases need both. HS256 with our key unless told otherwise.
+ */
+function signRaw(claims: Record<string, unknown>, options: { algorithm?: 'HS256' | 'HS512' } = {}, secret = SECRET) {
+  const algorithm = options.algorithm ?? 'HS256';
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: algorithm, typ: 'JWT' })}.${encode(claims)}`;
+  const digest = algorithm === 'HS256' ? 'sha256' : 'sha512';
+  return `${input}.${createHmac(digest, secret).update(input).digest('base64url')}`;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const fullClaims = () => ({
+  sub: '7',
+  username: 'alice',
+  jti: '3f0c2a9e-1b7d-4c39-9f0e-2d8c1e6f7a10',
+  iss: 'user-service',
+  aud: 'shop',
+  iat: nowSeconds(),
+  exp: nowSeconds() + 60,
+});
+
+test('verify → a token with every required claim passes (the baseline of the cases below)', (t) => {
+  t.like(tokens.verify(signRaw(fullClaims())), { ok: true, userId: 7 });
+});
+
+for (const claim of ['sub', 'jti', 'exp', 'iat', 'username'] as const) {
+  test(`verify → a token without \`${claim}\` is malformed`, (t) => {
+    const claims = Object.fromEntries(Object.entries(fullClaims()).filter(([name]) => name !== claim));
+    t.deepEqual(tokens.verify(signRaw(claims)), { ok: false, reason: 'malformed' });
+  });
+}
+
+for (const [label, claims] of [
+  ['another issuer', { iss: 'someone-else' }],
+  ['no issuer', { iss: undefined }],
+  ['another audience', { aud: 'elsewhere' }],
+  ['no audience', { aud: undefined }],
+  ['a jti that is not a uuid', { jti: 'not-a-uuid' }],
+  ['a numeric sub', { sub: 7 }],
+  ['a sub of 0', { sub: '0' }],
+  ['a sub beyond 2^53', { sub: '99999999999999999999' }],
+  ['an iat in the future beyond the tolerance', { iat: nowSeconds() + 60 }],
+  ['an nbf in the future beyond the tolerance', { nbf: nowSeconds() + 60 }],
+  ['an iat that is not a number', { iat: 'yesterday' }],
+] as const) {
+  test(`verify → a token with ${label} is malformed`, (t) => {
+    t.deepEqual(tokens.verify(signRaw({ ...fullClaims(), ...claims })), { ok: false, reason: 'malformed' });
+  });
+}
+
+test('verify → iat and nbf a little ahead (within the 5 s tolerance) pass: clocks differ', (t) => {
+  t.like(tokens.verify(signRaw({ ...fullClaims(), iat: nowSeconds() + 3, nbf: nowSeconds() + 3 })), { ok: true });
+});
+
+test('verify → alg none, HS512 with our key, another key and a tampered payload are bad signatures', (t) => {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode(fullClaims())}.`;
+  const [header, , signature] = signRaw(fullClaims()).split('.');
+  const tampered = `${header}.${encode({ ...fullClaims(), sub: '1' })}.${signature}`;
+
+  t.deepEqual(tokens.verify(unsigned), { ok: false, reason: 'bad_signature' });
+  t.deepEqual(tokens.verify(signRaw(fullClaims(), { algorithm: 'HS512' })), { ok: false, reason: 'bad_signature' });
+  t.deepEqual(tokens.verify(signRaw(fullClaims(), {}, 'another-secret-that-is-long-enough-0123')), {
+    ok: false,
+    reason: 'bad_signature',
+  });
+  t.deepEqual(tokens.verify(tampered), { ok: false, reason: 'bad_signature' });
 });
