@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
 import type { Express } from 'express';
+import type { DestinationStream } from 'pino';
 import { QueryTypes } from 'sequelize';
 import type { Sequelize } from 'sequelize-typescript';
 
@@ -87,6 +88,8 @@ export interface ProductServiceOptions {
   env?: Record<string, string>;
   /** Wait for the broker before returning. Default true. */
   waitForBroker?: boolean;
+  /** Where the service's log lines go, to read them in a test; stdout when absent. */
+  logDestination?: DestinationStream;
 }
 
 export interface StartedProductService {
@@ -122,7 +125,12 @@ export async function startProductService(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const logger = createLogger({ level: config.log.level, service: 'product-service', version: 'test' });
+  const logger = createLogger({
+    level: config.log.level,
+    service: 'product-service',
+    version: 'test',
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const client = new TokenValidationClient({
     queue: config.rpc.queue,
     timeoutMs: config.rpc.timeoutMs,

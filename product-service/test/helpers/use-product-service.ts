@@ -33,7 +33,10 @@ export interface ProductServiceContext {
  * Registers the hooks that give this test file its own environment (database, queue names),
  * a scripted responder and a running product-service, torn down even when tests fail.
  */
-export function useProductService(env: Record<string, string> = {}): ProductServiceContext {
+export function useProductService(
+  env: Record<string, string> = {},
+  options: Pick<ProductServiceOptions, 'logDestination'> = {},
+): ProductServiceContext {
   let environment: TestEnvironment | undefined;
   let db: TestDatabase | undefined;
   let responder: TestResponder | undefined;
@@ -46,7 +49,7 @@ export function useProductService(env: Record<string, string> = {}): ProductServ
     db = await openTestDatabase(environment);
     queue = environment.queueName('auth.validate_token');
     responder = await TestResponder.start(environment.amqpUrl, queue);
-    service = await startProductService(environment, db, { queue, env });
+    service = await startProductService(environment, db, { queue, env, ...options });
   });
 
   test.serial.after.always(async () => {

@@ -5,7 +5,7 @@ import type { ProblemDetails } from '@shop/shared-contracts';
 
 import { openApiDocument } from '../../src/api/openapi';
 import { insertProduct, newUserId } from '../helpers/factories';
-import { call } from '../helpers/http';
+import { call, rawCall } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
@@ -175,4 +175,34 @@ test('problem bodies carry the request id and never a stack trace or SQL', async
     'type',
   ]);
   t.notRegex(JSON.stringify(response.body), /SELECT|at .*\.js:\d+/);
+});
+
+test('CORS is off by default → no CORS header for any origin, and no preflight is granted', async (t) => {
+  const read = await rawCall(ctx.service.baseUrl, 'GET', '/products?limit=1', {
+    headers: { origin: 'https://shop.example' },
+  });
+  const preflight = await rawCall(ctx.service.baseUrl, 'OPTIONS', '/products', {
+    headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+  });
+
+  t.is(read.status, 200);
+  for (const response of [read, preflight]) {
+    t.is(response.headers.get('access-control-allow-origin'), null);
+    t.is(response.headers.get('access-control-allow-methods'), null);
+  }
+});
+
+test("security headers → helmet's set on every response, and no X-Powered-By", async (t) => {
+  for (const [method, path] of [
+    ['GET', '/products?limit=1'],
+    ['POST', '/products'],
+    ['GET', '/products/abc'],
+    ['GET', '/nope'],
+  ] as const) {
+    const response = await rawCall(ctx.service.baseUrl, method, path);
+    t.is(response.headers.get('x-content-type-options'), 'nosniff', path);
+    t.is(response.headers.get('x-frame-options'), 'SAMEORIGIN', path);
+    t.truthy(response.headers.get('content-security-policy'), path);
+    t.is(response.headers.get('x-powered-by'), null, path);
+  }
 });
