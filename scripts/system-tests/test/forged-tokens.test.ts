@@ -102,7 +102,7 @@ function claimsOf(who: Pick<Account, 'id' | 'username'>): Record<string, unknown
 
 async function productRows(): Promise<unknown[]> {
   if (!productDb) throw new Error('no product database client');
-  return (await productDb.query('SELECT * FROM products ORDER BY id')).rows;
+  return (await productDb.query<Record<string, unknown>>('SELECT * FROM products ORDER BY id')).rows;
 }
 
 test.before(async () => {
