@@ -8,11 +8,13 @@ import { errorHandler, notFoundHandler } from './api/error-handler';
 import { createHealthRouter } from './api/health.routes';
 import { openApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
-import { requestContext } from './api/request-context';
+import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
+import { requestContext, traceContext } from './api/request-context';
 import { requireAuth } from './api/require-auth';
 import type { Config } from './config';
 import type { HealthCheck } from './health';
 import type { Logger } from './logger';
+import { ProductServiceMetrics } from './metrics';
 import type { ProductService } from './services/product.service';
 import type { TokenValidator } from './services/token-validator';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
@@ -26,6 +28,8 @@ export interface AppDeps {
   healthChecks: HealthCheck[];
   /** False once shutdown has begun: /health turns 503 before the listener closes. */
   isAcceptingTraffic?: () => boolean;
+  /** Served at /metrics; a fresh registry when absent (tests that do not look at metrics). */
+  metrics?: ProductServiceMetrics;
 }
 
 /** Builds the HTTP app from ready dependencies. Reads no environment and opens no socket. */
@@ -37,7 +41,10 @@ export function createApp(deps: AppDeps): Express {
   // `<`, `>` and `&` in JSON become \u003c…: a stored `<script>` stays inert even if sniffed as HTML.
   app.set('json escape', true);
 
+  const metrics = deps.metrics ?? new ProductServiceMetrics({ collectProcessMetrics: false });
   app.use(requestContext(logger));
+  app.use(traceContext());
+  app.use(httpMetrics(metrics.httpRequestDuration));
   // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
   app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
   app.use(
@@ -58,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
       isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
     }),
   );
+  app.use(createMetricsRouter(metrics.registry));
   app.use(createDocsRouter(openApiDocument));
   app.use(
     createProductsRouter({

@@ -12,7 +12,8 @@ import { ConfigError, loadConfig } from './config';
 import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
-import { connectToBroker, redactUrl } from './messaging/broker-connection';
+import { connectToBroker, connectionName, redactUrl } from './messaging/broker-connection';
+import { ProductServiceMetrics } from './metrics';
 import { TokenValidationClient } from './messaging/token-validation.client';
 import { ProductRepository } from './repositories/product.repository';
 import { ProductService } from './services/product.service';
@@ -37,17 +38,23 @@ async function main(): Promise<void> {
     logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
   }
 
+  const metrics = new ProductServiceMetrics({ sequelize });
   const tokenValidator = new TokenValidationClient({
     queue: config.rpc.queue,
     timeoutMs: config.rpc.timeoutMs,
     maxPending: config.rpc.maxPending,
     logger,
+    observer: metrics.rpcClientObserver,
   });
+  metrics.trackPendingCalls(() => tokenValidator.pendingCount);
   const broker = await connectToBroker({
     url: config.amqp.url,
-    connectionName: SERVICE_NAME,
+    connectionName: connectionName(SERVICE_NAME),
     setup: tokenValidator.setup,
     logger,
+    onReconnect: () => {
+      metrics.brokerReconnects.inc();
+    },
   });
 
   const productService = new ProductService({ products: new ProductRepository() });
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
     tokenValidator,
     healthChecks: [databaseHealthCheck(sequelize), tokenValidator.healthCheck()],
     isAcceptingTraffic: () => acceptingTraffic,
+    metrics,
   });
   const server = app.listen(config.http.port, () => {
     // The bound port, which differs from the configured one when that is 0 (any free port).

@@ -1,5 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+import { traceLogFields } from './trace-context';
+
 export type { Logger };
 
 /**
@@ -37,6 +39,8 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service, version: options.version },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Every line written while handling a request or an RPC carries its ids.
+      mixin: traceLogFields,
     },
     options.destination,
   );

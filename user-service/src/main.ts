@@ -12,7 +12,8 @@ import { ConfigError, loadConfig } from './config';
 import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
-import { connectToBroker, redactUrl } from './messaging/broker-connection';
+import { connectToBroker, connectionName, redactUrl } from './messaging/broker-connection';
+import { UserServiceMetrics } from './metrics';
 import { TokenValidationResponder } from './messaging/token-validation.responder';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
@@ -54,17 +55,22 @@ async function main(): Promise<void> {
     }),
   });
 
+  const metrics = new UserServiceMetrics({ sequelize });
   const responder = new TokenValidationResponder({
     queue: config.amqp.rpcQueue,
     prefetch: config.amqp.prefetch,
     validate: (token) => authService.validateToken(token),
     logger,
+    observer: metrics.rpcServerObserver,
   });
   const broker = await connectToBroker({
     url: config.amqp.url,
-    connectionName: SERVICE_NAME,
+    connectionName: connectionName(SERVICE_NAME),
     setup: responder.setup,
     logger,
+    onReconnect: () => {
+      metrics.brokerReconnects.inc();
+    },
   });
 
   let acceptingTraffic = true;
@@ -74,6 +80,7 @@ async function main(): Promise<void> {
     authService,
     healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck()],
     isAcceptingTraffic: () => acceptingTraffic,
+    metrics,
   });
   const server = app.listen(config.http.port, () => {
     const address = server.address();

@@ -14,7 +14,9 @@ const problem = (description: string, extraHeaders: Record<string, object> = {})
 const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } };
 
 const responses = {
-  MalformedRequest: problem('The body is not valid JSON.'),
+  MalformedRequest: problem(
+    'The body is not valid JSON (or does not inflate), or the path is not valid percent-encoding.',
+  ),
   Unauthorized: problem(
     'No bearer token, a malformed `Authorization` header, or a token user-service refused (expired, bad signature, user gone).',
     { 'WWW-Authenticate': { schema: { type: 'string', example: 'Bearer' } } },
@@ -168,6 +170,7 @@ export const openApiDocument = {
         parameters: [idParameter],
         responses: {
           '200': ok('The product.', productRef),
+          '400': ref('MalformedRequest'),
           '404': ref('NotFound'),
           '422': ref('ValidationFailed'),
           '503': ref('ServiceUnavailable'),
@@ -183,6 +186,7 @@ export const openApiDocument = {
         parameters: [idParameter],
         responses: {
           '204': { description: 'Deleted.', headers: requestIdHeader },
+          '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
           '403': ref('Forbidden'),
           '404': ref('NotFound'),
@@ -212,6 +216,14 @@ export const openApiDocument = {
         summary: 'Liveness: 200 while the process runs',
         operationId: 'liveness',
         responses: { '200': ok('Alive.', { $ref: '#/components/schemas/Liveness' }) },
+      },
+    },
+    '/metrics': {
+      get: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (text exposition format)',
+        operationId: 'metrics',
+        responses: { '200': { description: 'The metrics.', content: { 'text/plain': {} } } },
       },
     },
     '/openapi.json': {

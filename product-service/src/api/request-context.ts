@@ -2,9 +2,10 @@ import type { RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 
-import { REQUEST_ID_HEADER, isSafeRequestId } from '@shop/shared-contracts';
+import { REQUEST_ID_HEADER, TRACEPARENT_HEADER, isSafeRequestId, isValidTraceparent } from '@shop/shared-contracts';
 
 import type { Logger } from '../logger';
+import { currentTraceContext, runWithTraceContext } from '../trace-context';
 
 /** Query parameters whose values never reach the logs, should a client put a secret in a URL. */
 const SECRET_QUERY_PARAMETER = /([?&](?:password|token|access_token|refresh_token|client_secret)=)[^&#]*/gi;
@@ -27,6 +28,8 @@ export function requestContext(logger: Logger): RequestHandler {
       res.setHeader('X-Request-Id', id);
       return id;
     },
+    // Read again when the response finishes, by which time requireAuth knows the user.
+    customProps: () => userFields(),
     customLogLevel: (_req, res, error) => {
       if (error || res.statusCode >= 500) return 'error';
       return res.statusCode >= 400 ? 'warn' : 'info';
@@ -46,4 +49,24 @@ export function requestContext(logger: Logger): RequestHandler {
 /** The id {@link requestContext} gave this request. */
 export function requestIdOf(req: { id?: unknown }): string {
   return typeof req.id === 'string' ? req.id : '';
+}
+
+/**
+ * Makes the request's ids (and a valid W3C `traceparent`, if sent) the trace context of
+ * everything that handles it: log lines, and the AMQP headers of the RPCs it causes.
+ */
+export function traceContext(): RequestHandler {
+  return (req, _res, next) => {
+    const traceparent = req.headers[TRACEPARENT_HEADER];
+    runWithTraceContext(
+      { requestId: requestIdOf(req), ...(isValidTraceparent(traceparent) ? { traceparent } : {}) },
+      next,
+    );
+  };
+}
+
+/** The authenticated user of the current request, for the access log line. */
+function userFields(): Record<string, number> {
+  const userId = currentTraceContext()?.userId;
+  return userId === undefined ? {} : { user_id: userId };
 }

@@ -4,6 +4,7 @@ import { MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 
 import { UnauthorizedError } from '../errors';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
+import { currentTraceContext } from '../trace-context';
 import { requestIdOf } from './request-context';
 
 /** `Bearer <b64token>` (RFC 6750 §2.1); the scheme is case-insensitive. */
@@ -34,6 +35,8 @@ export function requireAuth(validator: TokenValidator): RequestHandler {
     }
     const user = await validator.validate(token, { requestId: requestIdOf(req) });
     (res.locals as AuthLocals).authenticatedUser = user;
+    const trace = currentTraceContext();
+    if (trace) trace.userId = user.userId;
     next();
   };
 }

@@ -19,7 +19,10 @@ const responses = {
   PayloadTooLarge: problem('The body is larger than the limit (100 kB by default).'),
   UnsupportedMediaType: problem('The body is in a media type this route does not accept.'),
   ValidationFailed: problem('The body failed validation; `errors` lists every failing field.'),
-  RateLimited: problem('Too many attempts from this address.', retryAfter),
+  RateLimited: problem(
+    'Too many attempts from this address, or (login) too many failed logins for this username.',
+    retryAfter,
+  ),
   ServiceUnavailable: problem('A dependency (database) is unavailable; retry later.', retryAfter),
 };
 
@@ -130,6 +133,14 @@ export const openApiDocument = {
         responses: { '200': ok('Alive.', 'Liveness') },
       },
     },
+    '/metrics': {
+      get: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (text exposition format)',
+        operationId: 'metrics',
+        responses: { '200': { description: 'The metrics.', content: { 'text/plain': {} } } },
+      },
+    },
     '/openapi.json': {
       get: {
         tags: ['operations'],
@@ -182,8 +193,8 @@ export const openApiDocument = {
         type: 'object',
         required: ['username', 'password'],
         properties: {
-          username: { type: 'string' },
-          password: { type: 'string' },
+          username: { type: 'string', minLength: 3, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$' },
+          password: { type: 'string', minLength: 6, description: '6–72 bytes in UTF-8.' },
           grant_type: { type: 'string', enum: ['password'] },
           scope: { type: 'string' },
           client_id: { type: 'string' },

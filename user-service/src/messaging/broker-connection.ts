@@ -1,4 +1,5 @@
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { hostname } from 'node:os';
 
 import type { Logger } from '../logger';
 
@@ -13,6 +14,14 @@ export interface BrokerConnectionOptions {
   setup: (model: ChannelModel) => Promise<void>;
   /** Called each time the connection comes back after a loss (not on the first connect). */
   onReconnect?: () => void;
+}
+
+/**
+ * The name the management UI shows for this process's connection: the service, the host
+ * (a container id under Docker, so replicas differ) and the pid.
+ */
+export function connectionName(service: string): string {
+  return `${service}@${hostname()}/${process.pid}`;
 }
 
 /** The URL without its password, for logs. */

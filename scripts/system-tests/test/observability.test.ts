@@ -1,0 +1,134 @@
+import test from 'ava';
+import { connect, type ConsumeMessage } from 'amqplib';
+
+import { TestEnvironment } from '@shop/test-harness';
+
+import { sleep, startChaosSystem, type ChaosSystem } from '../src';
+
+let env: TestEnvironment | undefined;
+let system: ChaosSystem | undefined;
+
+test.before(async () => {
+  env = await TestEnvironment.start();
+  system = await startChaosSystem(env);
+});
+
+test.after.always(async () => {
+  await system?.stop();
+  await env?.close();
+});
+
+function context(): { env: TestEnvironment; system: ChaosSystem } {
+  if (!env || !system) throw new Error('the system has not started');
+  return { env, system };
+}
+
+function createProduct(chaos: ChaosSystem, name: string, headers: Record<string, string> = {}) {
+  return fetch(`${chaos.product.baseUrl}/products`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${chaos.token}`, ...headers },
+    body: JSON.stringify({ name, price: 3.25, quantity: 1 }),
+  });
+}
+
+/** The value of one sample in a Prometheus text exposition, 0 when absent. */
+async function sample(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((label) => line.includes(label))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+// Serial: the metrics test counts everything that goes through the system.
+test.serial(
+  'one request id and traceparent → in the RPC request and reply headers and in both services’ logs',
+  async (t) => {
+    const { env: environment, system: chaos } = context();
+    const requestId = 'trace-me-7f3a';
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+    // The firehose tracer copies every message published or delivered on the vhost to
+    // amq.rabbitmq.trace; a queue bound there sees the RPC as the broker did.
+    await environment.rabbitmqctl(['trace_on']);
+    t.teardown(() => environment.rabbitmqctl(['trace_off']).then(() => undefined));
+    const connection = await connect(environment.amqpUrl);
+    t.teardown(() => connection.close());
+    const channel = await connection.createChannel();
+    const { queue: tap } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(tap, 'amq.rabbitmq.trace', 'publish.#');
+    const traced: ConsumeMessage[] = [];
+    await channel.consume(tap, (message) => message && traced.push(message), { noAck: true });
+
+    const response = await createProduct(chaos, 'traced', { 'x-request-id': requestId, traceparent });
+    t.is(response.status, 201);
+    t.is(response.headers.get('x-request-id'), requestId);
+    await sleep(300);
+
+    const headersOf = (message: ConsumeMessage) =>
+      (message.properties.headers?.properties as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
+    const typeOf = (message: ConsumeMessage) =>
+      (message.properties.headers?.properties as { type?: string } | undefined)?.type;
+    const ours = traced.filter((message) => headersOf(message)['x-request-id'] === requestId);
+    const request = ours.find((message) => typeOf(message) === 'auth.validate_token');
+    const reply = ours.find((message) => typeOf(message) === 'auth.validate_token.reply');
+    t.truthy(request, 'the RPC request carries the request id');
+    t.truthy(reply, 'the RPC reply carries the request id');
+    t.is(headersOf(request!).traceparent, traceparent);
+    t.is(headersOf(reply!).traceparent, traceparent);
+
+    const productLines = chaos.product.lines.filter((line) => JSON.stringify(line).includes(requestId));
+    const userLines = chaos.user.lines.filter((line) => line.request_id === requestId);
+    t.true(
+      productLines.some((line) => line.msg === 'request completed'),
+      'product-service access log',
+    );
+    const access = productLines.find((line) => line.msg === 'request completed')!;
+    const claims = JSON.parse(Buffer.from(chaos.token.split('.')[1]!, 'base64url').toString()) as { sub: string };
+    t.is(access.user_id, Number(claims.sub), 'the access log names the authenticated user');
+    const handled = userLines.find((line) => line.msg === 'token-validation request handled');
+    t.truthy(handled, 'user-service logged the validation with the request id');
+    t.is(handled?.trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
+  },
+);
+
+test.serial('/metrics → counters move by exactly the workload: 10 writes, 1 forced timeout', async (t) => {
+  const { system: chaos } = context();
+  const before = {
+    clientValid: await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }),
+    clientTimeout: await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }),
+    serverValid: await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }),
+    serverExpired: await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }),
+    created: await sample(chaos.product.baseUrl, 'http_request_duration_seconds_count', {
+      route: '/products',
+      status: '201',
+    }),
+  };
+
+  for (let i = 0; i < 10; i += 1) t.is((await createProduct(chaos, `counted-${i}`)).status, 201);
+
+  // Freeze user-service past the RPC timeout: the one write in between times out, and the
+  // request it leaves behind has expired by the time user-service thaws.
+  process.kill(chaos.user.pid, 'SIGSTOP');
+  try {
+    t.is((await createProduct(chaos, 'timed-out')).status, 503);
+    // The responder's expiry check allows a second of slack for the AMQP timestamp's resolution.
+    await sleep(2200);
+  } finally {
+    process.kill(chaos.user.pid, 'SIGCONT');
+  }
+  await sleep(500);
+
+  t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }), before.clientValid + 10);
+  t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }), before.clientTimeout + 1);
+  t.is(await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }), before.serverValid + 10);
+  t.is(await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }), before.serverExpired + 1);
+  t.is(
+    await sample(chaos.product.baseUrl, 'http_request_duration_seconds_count', { route: '/products', status: '201' }),
+    before.created + 10,
+  );
+  t.is(await sample(chaos.product.baseUrl, 'rpc_client_in_flight'), 0);
+  t.true((await sample(chaos.user.baseUrl, 'db_pool_size_connections')) >= 1);
+});
