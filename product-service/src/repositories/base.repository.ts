@@ -1,5 +1,6 @@
 import {
   ConnectionError,
+  DatabaseError,
   TimeoutError,
   UniqueConstraintError,
   type Attributes,
@@ -93,11 +94,36 @@ export abstract class BaseRepository<M extends Model, TRecord> {
   private translate(error: unknown): Error {
     if (error instanceof AppError) return error;
     if (error instanceof UniqueConstraintError) return new ConflictError(this.conflictDetail(error), error);
-    if (error instanceof ConnectionError || error instanceof TimeoutError || isPoolTimeout(error)) {
+    if (
+      error instanceof ConnectionError ||
+      error instanceof TimeoutError ||
+      isPoolTimeout(error) ||
+      isConnectionLost(error)
+    ) {
       return new ServiceUnavailableError('The database is unavailable; try again shortly.', { cause: error });
     }
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/**
+ * SQLSTATE classes that say the server could not serve the query, not that the query was wrong:
+ * 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+ * intervention (`pg_terminate_backend`, shutdown, statement timeout).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
+
+/** pg's errors when the socket under a query goes away, which carry no SQLSTATE. */
+const CONNECTION_LOST = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/;
+
+/**
+ * A query failed because its connection was lost mid-flight (the backend terminated, the
+ * server restarting): Sequelize reports it as a plain DatabaseError, yet it is an outage.
+ */
+function isConnectionLost(error: unknown): boolean {
+  if (!(error instanceof DatabaseError)) return false;
+  const { code, message } = error.parent as Error & { code?: unknown };
+  return (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) || CONNECTION_LOST.test(message);
 }
 
 /** Sequelize's pool gives up with a plain error when no connection can be had in time. */

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { Client } from 'pg';
 
 import { forgeToken, postJson, registerUser, uniqueUsername } from '../helpers/factories';
 import { RpcProbe } from '../helpers/rpc-probe';
@@ -49,3 +50,44 @@ test.serial('database down → 503 with Retry-After on writes, /health 503, RPC 
   t.is(login.status, 200);
   t.is((await fetch(`${ctx.service.baseUrl}/health`)).status, 200);
 });
+
+test.serial(
+  'a register whose database connection is terminated mid-query → 503, never a 500; nothing stored',
+  async (t) => {
+    const username = uniqueUsername('locked');
+    const database = new URL(ctx.service.config.db.url).pathname.slice(1);
+    // An uncommitted insert of the same name in another session: the service's INSERT waits on
+    // the unique index, in flight, until that session ends.
+    const locker = new Client({ connectionString: ctx.service.config.db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query(
+      'INSERT INTO users (username, hashed_password, is_active, created_at, updated_at) VALUES ($1, $2, true, now(), now())',
+      [username, 'x'.repeat(60)],
+    );
+
+    const register = postJson(ctx.service.baseUrl, '/register', {
+      username: username.toUpperCase(),
+      password: 'secret-password',
+    });
+    let waiters: number[] = [];
+    for (let i = 0; i < 250 && waiters.length === 0; i += 1) {
+      const rows = await ctx.env.adminQuery<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+        [database],
+      );
+      waiters = rows.map((row) => row.pid);
+      if (waiters.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    t.true(waiters.length > 0, 'the insert is waiting on the lock');
+    await ctx.env.adminQuery('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [waiters]);
+    const response = await register;
+    await locker.query('ROLLBACK');
+    await locker.end();
+
+    t.is(response.status, 503);
+    t.truthy(response.headers.get('retry-after'));
+    t.like(await response.json(), { type: 'urn:problem-type:service-unavailable' });
+    t.is(await ctx.service.users.findByUsername(username), null);
+  },
+);
