@@ -58,6 +58,7 @@ const ROUTES = [
   ['DELETE', '/products/{id}'],
   ['GET', '/health'],
   ['GET', '/health/live'],
+  ['GET', '/metrics'],
   ['GET', '/openapi.json'],
   ['GET', '/docs'],
 ] as const;
@@ -527,7 +528,13 @@ const reads: Case[] = [
 ];
 
 /** `/docs` redirects to `/docs/`, where Swagger UI's files are. */
-const OK_STATUSES: Record<string, number> = { '/health': 200, '/health/live': 200, '/openapi.json': 200, '/docs': 301 };
+const OK_STATUSES: Record<string, number> = {
+  '/health': 200,
+  '/health/live': 200,
+  '/metrics': 200,
+  '/openapi.json': 200,
+  '/docs': 301,
+};
 
 for (const c of [...everyRoute, ...everyBodyRoute, ...create, ...update, ...remove, ...tokens, ...reads]) {
   test.serial(`${c.method} ${c.path} → ${c.status} for ${c.title}`, async (t) => {

@@ -55,6 +55,7 @@ const ROUTES = [
   ['POST', '/validate-token'],
   ['GET', '/health'],
   ['GET', '/health/live'],
+  ['GET', '/metrics'],
   ['GET', '/openapi.json'],
   ['GET', '/docs'],
 ] as const;
@@ -531,7 +532,13 @@ const routing: Case[] = [
 
 /** `/docs` redirects to `/docs/`, where Swagger UI's files are. */
 /** `/docs` redirects to `/docs/`, where Swagger UI's files are. */
-const OK_STATUSES: Record<string, number> = { '/health': 200, '/health/live': 200, '/openapi.json': 200, '/docs': 301 };
+const OK_STATUSES: Record<string, number> = {
+  '/health': 200,
+  '/health/live': 200,
+  '/metrics': 200,
+  '/openapi.json': 200,
+  '/docs': 301,
+};
 
 for (const c of [...everyRoute, ...everyBodyRoute, ...register, ...login, ...validateToken, ...routing]) {
   test.serial(`${c.method} ${c.path} → ${c.status} for ${c.title}`, async (t) => {
