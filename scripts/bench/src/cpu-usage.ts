@@ -40,6 +40,19 @@ export async function withCpuShares<T>(run: () => Promise<T>): Promise<{ result:
   return { result, cpu: before && after ? shares(before, after) : {} };
 }
 
+/** Labels that are not on the measured path: the bench's own bookkeeping and other jobs. */
+const OFF_PATH = new Set([MACHINE_BUSY, 'bench', 'other processes']);
+
+/** Cores used by everything on the measured path: services, baselines, load generator, PostgreSQL, RabbitMQ. */
+export function pathCores(cpu: CpuShares): number {
+  return Object.entries(cpu).reduce((sum, [label, cores]) => (OFF_PATH.has(label) ? sum : sum + cores), 0);
+}
+
+/** Cores used by processes the bench did not start nor needs: another job on the machine. */
+export function neighbourCores(cpu: CpuShares): number {
+  return cpu['other processes'] ?? 0;
+}
+
 function shares(before: Snapshot, after: Snapshot): CpuShares {
   const seconds = (after.at - before.at) / 1000;
   const cores = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100) / 100;

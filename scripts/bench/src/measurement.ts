@@ -1,4 +1,4 @@
-import type { CpuShares } from './cpu-usage';
+import { neighbourCores, pathCores, type CpuShares } from './cpu-usage';
 
 /** One measured run of one load level against one target. */
 export interface RunMeasurement {
@@ -26,6 +26,13 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   failed: number;
+  /**
+   * CPU time spent on the measured path per answer, in µs (services, baselines, load generator,
+   * PostgreSQL and RabbitMQ together). Steadier than throughput when a neighbour takes cores.
+   */
+  cpuMicrosPerOp: number;
+  /** Cores used by other jobs on the machine during the runs, on average. */
+  neighbourCores: number;
   runs: RunMeasurement[];
 }
 
@@ -79,6 +86,14 @@ export function combineRuns(runs: RunMeasurement[]): Measurement {
       3,
     ),
     failed: runs.reduce((sum, run) => sum + run.failed, 0),
+    cpuMicrosPerOp: round(
+      mean((run) => (run.cpu && run.opsPerSecond > 0 ? (pathCores(run.cpu) / run.opsPerSecond) * 1e6 : 0)),
+      0,
+    ),
+    neighbourCores: round(
+      mean((run) => (run.cpu ? neighbourCores(run.cpu) : 0)),
+      2,
+    ),
     runs,
   };
 }

@@ -47,7 +47,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
   --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
-  --smoke                                         0.5 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
+  --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -94,7 +94,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     throw new Error(`BENCH_ONLY (or --only): unknown ${unknown.join(', ')}; use ${SCENARIO_GROUPS.join(', ')}`);
   return {
     warmupSeconds: number(values.warmup, 'BENCH_WARMUP_S', smoke ? 0 : 2, 0, 60),
-    durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 0.5 : 8, 0.2, 120),
+    durationSeconds: number(values.duration, 'BENCH_DURATION_S', smoke ? 0.3 : 8, 0.2, 120),
     repeats: Math.round(number(values.repeats, 'BENCH_REPEATS', smoke ? 1 : 2, 1, 10)),
     products: Math.round(number(values.products, 'BENCH_PRODUCTS', smoke ? 200 : 10_000, 1, 1_000_000)),
     bcryptRounds: Math.round(number(values['bcrypt-rounds'], 'BENCH_BCRYPT_ROUNDS', smoke ? 4 : 12, 4, 15)),

@@ -3,7 +3,17 @@ import path from 'node:path';
 
 import type { BenchResults } from './results';
 
-const HEADER = ['scenario', 'load', 'system', 'ceiling', 'ratio', 'system p50 / p99', 'ceiling p50 / p99'];
+const HEADER = [
+  'scenario',
+  'load',
+  'system',
+  'ceiling',
+  'ratio',
+  'system p50 / p99',
+  'ceiling p50 / p99',
+  'CPU µs/op sys / ceil',
+  'neighbour cores',
+];
 
 const ms = (p50: number, p99: number): string => `${p50.toFixed(2)} / ${p99.toFixed(2)} ms`;
 const perSecond = (value: number): string => `${value >= 100 ? value.toFixed(0) : value.toFixed(1)}/s`;
@@ -18,6 +28,8 @@ export function tableRows(results: BenchResults): string[][] {
     `${row.ratio.toFixed(2)}×`,
     ms(row.systemResult.p50Ms, row.systemResult.p99Ms),
     ms(row.ceilingResult.p50Ms, row.ceilingResult.p99Ms),
+    `${row.systemResult.cpuMicrosPerOp} / ${row.ceilingResult.cpuMicrosPerOp}`,
+    Math.max(row.systemResult.neighbourCores, row.ceilingResult.neighbourCores).toFixed(2),
   ]);
   for (const row of results.unavailable) {
     rows.push([
@@ -27,6 +39,8 @@ export function tableRows(results: BenchResults): string[][] {
       row.scenario === 'unavailable-no-consumer' ? `timeout ${row.timeoutMs} ms` : '—',
       '—',
       ms(row.p50Ms, row.p99Ms),
+      '—',
+      '—',
       '—',
     ]);
   }
@@ -38,6 +52,8 @@ export function tableRows(results: BenchResults): string[][] {
     `product ${footprint.productServiceRssMiB} MiB`,
     '—',
     `pending RPCs ${footprint.productServicePending + footprint.probeServicePending + footprint.requesterPendingAfterRuns}`,
+    '—',
+    '—',
     '—',
   ]);
   return rows;
@@ -73,6 +89,11 @@ export function renderMarkdown(results: BenchResults): string {
     `Measured ${results.startedAt} with \`${results.command}\` in ${Math.round(results.wallSeconds)} s` +
       ` (warm-up ${settings.warmupSeconds} s, ${settings.repeats} × ${settings.durationSeconds} s measured per level and side,` +
       ` ${settings.products} seeded products, bcrypt cost ${settings.bcryptRounds}).`,
+    '',
+    `Code: commit ${results.revision.commit}` +
+      (results.revision.uncommitted.length
+        ? ` plus ${results.revision.uncommitted.length} uncommitted change(s) under the services (listed in latest.json).`
+        : ', no uncommitted changes under the services.'),
     '',
     `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.os};` +
       ` Node ${machine.node}, PostgreSQL ${machine.postgresql}, RabbitMQ ${machine.rabbitmq};` +

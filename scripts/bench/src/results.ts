@@ -1,5 +1,6 @@
 import type { MachineInfo } from './machine';
 import type { Measurement } from './measurement';
+import type { Revision } from './revision';
 
 /** Scenario ids, stable across runs: the smoke test and anyone diffing results key on them. */
 export const SCENARIOS = {
@@ -74,6 +75,7 @@ export interface BenchResults {
     smoke: boolean;
   };
   machine: MachineInfo;
+  revision: Revision;
   comparisons: Comparison[];
   unavailable: UnavailableCase[];
   footprint: Footprint;

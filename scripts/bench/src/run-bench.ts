@@ -12,6 +12,7 @@ import { describeMachine } from './machine';
 import { parseOptions, type ScenarioGroup } from './options';
 import { killAllChildren, profileWorkersInto } from './processes';
 import { progress } from './progress';
+import { describeRevision } from './revision';
 import { renderText, writeJson, writeMarkdown } from './report';
 import type { BenchResults } from './results';
 import type { ScenarioContext } from './scenarios/context';
@@ -36,6 +37,12 @@ async function main(cleanup: Cleanup): Promise<void> {
       `PostgreSQL ${machine.postgresql}, RabbitMQ ${machine.rabbitmq}, Node ${machine.node}`,
   );
 
+  if (machine.loadAverageAtStart > machine.cores / 2) {
+    progress(
+      `warning: load average ${machine.loadAverageAtStart} on ${machine.cores} cores before the bench started: ` +
+        'another job is running, and the ratios will be noisy (see the "neighbour cores" column)',
+    );
+  }
   const stack = await startStack(env, options, cleanup);
   const context: ScenarioContext = { env, stack, options, cleanup };
 
@@ -69,6 +76,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       smoke: options.smoke,
     },
     machine,
+    revision: describeRevision(),
     ...measured,
     budget: evaluateBudget(measured),
   };

@@ -41,6 +41,7 @@ test('npm run bench --smoke → every scenario, finite ratios, no pending RPC, a
   for (const row of results.comparisons) {
     t.true(Number.isFinite(row.ratio) && row.ratio > 0, `${row.scenario} at ${row.concurrency}: ratio ${row.ratio}`);
     t.true(row.systemResult.opsPerSecond > 0 && row.ceilingResult.opsPerSecond > 0);
+    t.true(Number.isFinite(row.systemResult.cpuMicrosPerOp) && Number.isFinite(row.ceilingResult.cpuMicrosPerOp));
   }
   t.deepEqual(
     results.unavailable.map((row) => [row.scenario, row.status503 === row.requests]),
