@@ -102,7 +102,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main(cleanup)
   .then(() => cleanup.run())
   .catch(async (error: unknown) => {
-    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // After Ctrl-C the workers die on purpose; their errors are not the news.
+    if (!interrupted) progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     await cleanup.run();
     process.exitCode = 1;
   });
