@@ -628,3 +628,23 @@ test.serial('a stored-looking script comes back escaped in JSON, never as markup
   t.true(response.text.includes('\\u003cimg'));
   t.is(response.headers.get('x-content-type-options'), 'nosniff');
 });
+
+test.serial('X-Request-Id → echoed only when short and safe; anything else is replaced by a fresh uuid', async (t) => {
+  const echoed = await call(ctx.service.baseUrl, 'POST', '/register', {
+    json: {},
+    headers: { 'x-request-id': 'abc-123_x.y:z' },
+  });
+  t.is(echoed.headers.get('x-request-id'), 'abc-123_x.y:z');
+  t.is((echoed.body as { request_id: string }).request_id, 'abc-123_x.y:z');
+
+  for (const unsafe of ['a b', 'a"b', '<script>', '../../etc/passwd', 'x'.repeat(129), 'id;drop', '']) {
+    const response = await call(ctx.service.baseUrl, 'POST', '/register', {
+      json: {},
+      headers: { 'x-request-id': unsafe },
+    });
+    const id = response.headers.get('x-request-id') ?? '';
+    t.regex(id, /^[0-9a-f-]{36}$/, JSON.stringify(unsafe));
+    t.is((response.body as { request_id: string }).request_id, id);
+    t.false(response.text.includes(unsafe) && unsafe.length > 0, JSON.stringify(unsafe));
+  }
+});
