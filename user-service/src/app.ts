@@ -11,6 +11,8 @@ import { openApiDocument } from './api/openapi';
 import { credentialRateLimit, loginUsernameRateLimit } from './api/rate-limit';
 import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
 import { requestContext, traceContext } from './api/request-context';
+import { requireAuth } from './api/require-auth';
+import { createUsersRouter } from './api/users.routes';
 import type { Config } from './config';
 import type { HealthCheck } from './health';
 import type { Logger } from './logger';
@@ -43,7 +45,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(traceContext());
   app.use(httpMetrics(metrics.httpRequestDuration));
   // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
-  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST'] }));
+  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH'] }));
   app.use(
     helmet({
       // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.use(createUsersRouter({ authService: deps.authService, requireAuth: requireAuth(deps.authService) }));
   app.use(notFoundHandler);
   app.use(errorHandler());
   return app;

@@ -38,8 +38,9 @@ export class ValidationError extends AppError {
 }
 
 export class UnauthorizedError extends AppError {
-  constructor(detail: string) {
-    super('unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  /** @param challenge the `WWW-Authenticate` value; RFC 6750 adds `error="invalid_token"` for a refused token */
+  constructor(detail: string, challenge = 'Bearer') {
+    super('unauthorized', detail, { headers: { 'WWW-Authenticate': challenge } });
   }
 }
 

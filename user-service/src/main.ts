@@ -15,11 +15,15 @@ import { createLogger, type Logger } from './logger';
 import { connectToBroker, connectionName, redactUrl } from './messaging/broker-connection';
 import { UserServiceMetrics } from './metrics';
 import { TokenValidationResponder } from './messaging/token-validation.responder';
+import { RevokedTokenRepository } from './repositories/revoked-token.repository';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
 import { TokenService } from './services/token.service';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+
+/** How often revocations of tokens that have expired anyway are deleted, in ms. */
+const REVOCATION_PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 /** A shutdown that has not finished by then is forced, in ms. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -43,8 +47,10 @@ async function main(): Promise<void> {
     logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
   }
 
+  const revokedTokens = new RevokedTokenRepository();
   const authService = new AuthService({
     users: new UserRepository(),
+    revokedTokens,
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens: new TokenService({
       secretKey: config.auth.secretKey,
@@ -72,6 +78,19 @@ async function main(): Promise<void> {
       metrics.brokerReconnects.inc();
     },
   });
+
+  // Revocations outlive their tokens only until the next sweep.
+  const purge = setInterval(() => {
+    revokedTokens.purgeExpired().then(
+      (purged) => {
+        if (purged > 0) logger.info({ purged }, 'forgot revocations of expired tokens');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not purge expired revocations');
+      },
+    );
+  }, REVOCATION_PURGE_INTERVAL_MS);
+  purge.unref();
 
   let acceptingTraffic = true;
   const app = createApp({
@@ -107,6 +126,7 @@ async function main(): Promise<void> {
     // Requests the responder had not taken stay in the queue for another instance.
     await Promise.all([closeServer(server), responder.stop()]);
     await broker.close().catch(() => undefined);
+    clearInterval(purge);
     await sequelize.close();
     logger.info('shut down cleanly');
     process.exit(0);

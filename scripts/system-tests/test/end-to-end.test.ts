@@ -92,3 +92,34 @@ test.serial(
     t.regex(response.headers.get('www-authenticate') ?? '', /^Bearer/);
   },
 );
+
+test.serial('logout on user-service → the next write with that token is 401 on product-service', async (t) => {
+  const { user, product } = running();
+  await fetch(`${user.baseUrl}/register`, {
+    method: 'POST',
+    ...json({ username: 'e2e_carol', password: 'carol-pass-1' }),
+  });
+  const login = await fetch(`${user.baseUrl}/login`, {
+    method: 'POST',
+    ...json({ username: 'e2e_carol', password: 'carol-pass-1' }),
+  });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+  const before = await fetch(`${product.baseUrl}/products`, {
+    method: 'POST',
+    ...json({ name: 'Before logout', price: 1, quantity: 1 }, token),
+  });
+  t.is(before.status, 201);
+
+  const logout = await fetch(`${user.baseUrl}/logout`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  t.is(logout.status, 204);
+
+  const after = await fetch(`${product.baseUrl}/products`, {
+    method: 'POST',
+    ...json({ name: 'After logout', price: 1, quantity: 1 }, token),
+  });
+  t.is(after.status, 401);
+  t.like(await after.json(), { detail: 'The bearer token has been revoked.' });
+});

@@ -110,6 +110,67 @@ export const openApiDocument = {
         },
       },
     },
+    '/logout': {
+      post: {
+        tags: ['auth'],
+        summary: 'Revoke the presented token (it stays refused until it would have expired)',
+        operationId: 'logout',
+        security: [{ bearerAuth: [] }],
+        responses: {
+          '204': {
+            description: 'Logged out.',
+            headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+          },
+          '401': ref('Unauthorized'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+    },
+    '/revoke': {
+      post: {
+        tags: ['auth'],
+        summary: 'RFC 7009 revocation of one of the caller’s tokens; 200 even for unknown or foreign tokens',
+        operationId: 'revoke',
+        security: [{ bearerAuth: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': { schema: { $ref: '#/components/schemas/Revocation' } },
+            'application/json': { schema: { $ref: '#/components/schemas/Revocation' } },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'Done (or nothing to do).',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '400': ref('MalformedRequest'),
+          '401': ref('Unauthorized'),
+          '413': ref('PayloadTooLarge'),
+          '415': ref('UnsupportedMediaType'),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+    },
+    '/users/me': {
+      patch: {
+        tags: ['auth'],
+        summary: 'Deactivate the caller’s account: every token of theirs is refused from then on',
+        operationId: 'deactivateMe',
+        security: [{ bearerAuth: [] }],
+        requestBody: jsonBody('Deactivation'),
+        responses: {
+          '200': ok('The deactivated user.', 'User'),
+          '400': ref('MalformedRequest'),
+          '401': ref('Unauthorized'),
+          '413': ref('PayloadTooLarge'),
+          '415': ref('UnsupportedMediaType'),
+          '422': ref('ValidationFailed'),
+          '503': ref('ServiceUnavailable'),
+        },
+      },
+    },
     '/health': {
       get: {
         tags: ['operations'],
@@ -188,6 +249,20 @@ export const openApiDocument = {
             example: 'correct-horse',
           },
         },
+      },
+      Revocation: {
+        type: 'object',
+        required: ['token'],
+        properties: {
+          token: { type: 'string', minLength: 1 },
+          token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] },
+        },
+      },
+      Deactivation: {
+        type: 'object',
+        required: ['is_active'],
+        additionalProperties: false,
+        properties: { is_active: { const: false } },
       },
       LoginForm: {
         type: 'object',

@@ -3,6 +3,7 @@ import { Sequelize } from 'sequelize-typescript';
 
 import { probe, type HealthCheck } from '../health';
 import type { Logger } from '../logger';
+import { RevokedTokenModel } from '../models/revoked-token.model';
 import { UserModel } from '../models/user.model';
 
 /** PostgreSQL error codes this module tells apart. */
@@ -12,7 +13,7 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 export function createSequelize(options: { url: string; poolMax: number; logger: Logger }): Sequelize {
   return new Sequelize(options.url, {
     dialect: 'postgres',
-    models: [UserModel],
+    models: [UserModel, RevokedTokenModel],
     logging: (sql) => {
       options.logger.trace({ sql }, 'sql');
     },

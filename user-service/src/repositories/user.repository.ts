@@ -1,4 +1,4 @@
-import { Sequelize as SequelizeFns, type UniqueConstraintError } from 'sequelize';
+import { QueryTypes, Sequelize as SequelizeFns, type UniqueConstraintError } from 'sequelize';
 
 import { UserModel } from '../models/user.model';
 import { BaseRepository } from './base.repository';
@@ -13,8 +13,14 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-/** What token validation needs to know about a user: one indexed primary-key read. */
-export type UserStatus = Pick<UserRecord, 'id' | 'username' | 'isActive'>;
+/** What token validation needs to know about a token's user and the token itself. */
+export interface TokenSubject {
+  id: number;
+  username: string;
+  isActive: boolean;
+  /** Whether the token's id has been revoked (logout, RFC 7009 revocation). */
+  revoked: boolean;
+}
 
 export class UserRepository extends BaseRepository<UserModel, UserRecord> {
   constructor() {
@@ -31,10 +37,22 @@ export class UserRepository extends BaseRepository<UserModel, UserRecord> {
     });
   }
 
-  async findStatusById(id: number): Promise<UserStatus | null> {
+  /**
+   * The token's user and whether the token was revoked, in one round trip: token validation is
+   * the hot path of every authorised write, so it costs one indexed read, not two.
+   */
+  async findTokenSubject(userId: number, jti: string): Promise<TokenSubject | null> {
     return this.run(async () => {
-      const instance = await UserModel.findByPk(id, { attributes: ['id', 'username', 'isActive'], raw: true });
-      return instance ? { id: instance.id, username: instance.username, isActive: instance.isActive } : null;
+      const sequelize = UserModel.sequelize;
+      if (!sequelize) throw new Error('UserModel is not registered with a Sequelize instance');
+      const [row] = await sequelize.query<TokenSubject>(
+        `SELECT u.id, u.username, u.is_active AS "isActive",
+                EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti) AS revoked
+           FROM users u
+          WHERE u.id = :userId`,
+        { replacements: { userId, jti }, type: QueryTypes.SELECT },
+      );
+      return row ?? null;
     });
   }
 

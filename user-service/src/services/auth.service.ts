@@ -1,6 +1,7 @@
 import type { InvalidTokenReply, ValidTokenReply } from '@shop/shared-contracts';
 
 import { UnauthorizedError } from '../errors';
+import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
 import type { UserRecord, UserRepository } from '../repositories/user.repository';
 import type { PasswordHasher } from './password-hasher';
 import type { IssuedToken, TokenService } from './token.service';
@@ -13,8 +14,18 @@ export interface Credentials {
 /** The answer to "is this token good?", the same for HTTP and for the RPC responder. */
 export type TokenValidation = ValidTokenReply | InvalidTokenReply;
 
+/** Who presented a valid bearer token to one of user-service's own routes. */
+export interface Caller {
+  userId: number;
+  username: string;
+  /** The presented token's id and expiry, for revoking it. */
+  jti: string;
+  expiresAt: Date;
+}
+
 export interface AuthServiceDeps {
   users: UserRepository;
+  revokedTokens: RevokedTokenRepository;
   passwords: PasswordHasher;
   tokens: TokenService;
 }
@@ -23,11 +34,13 @@ const BAD_CREDENTIALS = 'Incorrect username or password.';
 
 export class AuthService {
   private readonly users: UserRepository;
+  private readonly revokedTokens: RevokedTokenRepository;
   private readonly passwords: PasswordHasher;
   private readonly tokens: TokenService;
 
   constructor(deps: AuthServiceDeps) {
     this.users = deps.users;
+    this.revokedTokens = deps.revokedTokens;
     this.passwords = deps.passwords;
     this.tokens = deps.tokens;
   }
@@ -52,16 +65,50 @@ export class AuthService {
   }
 
   /**
-   * A token is valid when its signature and expiry check out and its user still exists and
-   * is active. Throws only when the user store is unavailable.
+   * A token is valid when its signature and expiry check out, it has not been revoked, and its
+   * user still exists and is active. Throws only when the user store is unavailable.
    */
   async validateToken(token: string): Promise<TokenValidation> {
     const check = this.tokens.verify(token);
     if (!check.ok) return { valid: false, reason: check.reason };
 
-    const user = await this.users.findStatusById(check.userId);
-    if (!user) return { valid: false, reason: 'user_not_found' };
-    if (!user.isActive) return { valid: false, reason: 'user_inactive' };
-    return { valid: true, user_id: user.id, username: user.username, expires_at: check.expiresAt.toISOString() };
+    const subject = await this.users.findTokenSubject(check.userId, check.jti);
+    if (!subject) return { valid: false, reason: 'user_not_found' };
+    if (subject.revoked) return { valid: false, reason: 'revoked' };
+    if (!subject.isActive) return { valid: false, reason: 'user_inactive' };
+    return { valid: true, user_id: subject.id, username: subject.username, expires_at: check.expiresAt.toISOString() };
+  }
+
+  /** The caller of a bearer-protected route of this service, or an UnauthorizedError. */
+  async authenticate(token: string): Promise<Caller> {
+    const check = this.tokens.verify(token);
+    const validation = await this.validateToken(token);
+    if (!check.ok || !validation.valid) {
+      throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
+    }
+    return { userId: validation.user_id, username: validation.username, jti: check.jti, expiresAt: check.expiresAt };
+  }
+
+  /** Revokes the token the caller presented (logout); it stays refused until it expires. */
+  async logout(caller: Caller): Promise<void> {
+    await this.revokedTokens.revoke({ jti: caller.jti, userId: caller.userId, expiresAt: caller.expiresAt });
+  }
+
+  /**
+   * RFC 7009 revocation: revokes `token` when it is one of the caller's own live tokens, and
+   * silently does nothing otherwise (unknown, foreign, expired or garbage), so the answer never
+   * tells what the token was.
+   */
+  async revoke(token: string, caller: Caller): Promise<void> {
+    const check = this.tokens.verify(token);
+    if (!check.ok || check.userId !== caller.userId) return;
+    await this.revokedTokens.revoke({ jti: check.jti, userId: check.userId, expiresAt: check.expiresAt });
+  }
+
+  /** Deactivates the caller's account: every token of theirs is refused from now on. */
+  async deactivate(caller: Caller): Promise<UserRecord> {
+    const user = await this.users.update(caller.userId, { isActive: false });
+    if (!user) throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
+    return user;
   }
 }

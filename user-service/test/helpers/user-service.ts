@@ -15,6 +15,7 @@ import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger } from '../../src/logger';
 import { connectToBroker } from '../../src/messaging/broker-connection';
 import { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
+import { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
 import { UserRepository } from '../../src/repositories/user.repository';
 import { AuthService } from '../../src/services/auth.service';
 import { PasswordHasher } from '../../src/services/password-hasher';
@@ -86,6 +87,7 @@ export async function startUserService(
   });
   const authService = new AuthService({
     users,
+    revokedTokens: new RevokedTokenRepository(),
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens,
   });

@@ -23,6 +23,8 @@ function environment(): TestEnvironment {
   return env;
 }
 
+const ALL_MIGRATIONS = ['0001-create-users', '0002-create-revoked-tokens'];
+
 const logger = createLogger({ level: 'silent', service: 'user-service', version: 'test' });
 
 async function tables(sequelize: Sequelize): Promise<string[]> {
@@ -40,16 +42,16 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   t.teardown(() => sequelize.close());
   const migrator = createMigrator(sequelize);
 
-  t.deepEqual(await migrateToLatest(sequelize), ['0001-create-users']);
-  t.deepEqual(await tables(sequelize), ['schema_migrations', 'users']);
+  t.deepEqual(await migrateToLatest(sequelize), ALL_MIGRATIONS);
+  t.deepEqual(await tables(sequelize), ['revoked_tokens', 'schema_migrations', 'users']);
   t.deepEqual(await migrateToLatest(sequelize), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });
   t.deepEqual(await tables(sequelize), ['schema_migrations']);
-  t.deepEqual(await migrator.pending().then((list) => list.map((m) => m.name)), ['0001-create-users']);
+  t.deepEqual(await migrator.pending().then((list) => list.map((m) => m.name)), ALL_MIGRATIONS);
 
   await migrator.up();
-  t.deepEqual(await migrator.executed().then((list) => list.map((m) => m.name)), ['0001-create-users']);
+  t.deepEqual(await migrator.executed().then((list) => list.map((m) => m.name)), ALL_MIGRATIONS);
 });
 
 test('migrations → the unique index makes usernames unique without regard to case', async (t) => {
@@ -72,7 +74,7 @@ test('migrations → concurrent starts (replicas) migrate once, without errors',
   t.teardown(() => Promise.all(instances.map((instance) => instance.close())));
 
   const applied = await Promise.all(instances.map((instance) => migrateToLatest(instance)));
-  t.deepEqual(applied.flat(), ['0001-create-users']);
+  t.deepEqual(applied.flat(), ALL_MIGRATIONS);
 });
 
 test('ensureDatabaseExists → creates a missing database, and is a no-op when it exists', async (t) => {

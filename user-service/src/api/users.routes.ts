@@ -1,0 +1,38 @@
+import { Router, type RequestHandler } from 'express';
+
+import type { AuthService } from '../services/auth.service';
+import { requireContentType } from './body-parsing';
+import { callerOf } from './require-auth';
+import { revokeBodySchema, updateMeBodySchema } from './users.schemas';
+import { toPublicUser } from './users.presenter';
+import { parse } from './validation';
+
+/** Routes of a logged-in user: logout, token revocation (RFC 7009), deactivating the account. */
+export function createUsersRouter(deps: { authService: AuthService; requireAuth: RequestHandler }): Router {
+  const { authService, requireAuth } = deps;
+  const router = Router();
+
+  router.post('/logout', requireAuth, async (_req, res) => {
+    await authService.logout(callerOf(res));
+    res.status(204).end();
+  });
+
+  router.post(
+    '/revoke',
+    requireAuth,
+    requireContentType('application/x-www-form-urlencoded', 'application/json'),
+    async (req, res) => {
+      const { token } = parse(revokeBodySchema, req.body, 'body');
+      await authService.revoke(token, callerOf(res));
+      // RFC 7009 §2.2: 200 whether or not the token was valid or known.
+      res.set('Cache-Control', 'no-store').status(200).json({});
+    },
+  );
+
+  router.patch('/users/me', requireAuth, requireContentType('application/json'), async (req, res) => {
+    parse(updateMeBodySchema, req.body, 'body');
+    res.json(toPublicUser(await authService.deactivate(callerOf(res))));
+  });
+
+  return router;
+}
