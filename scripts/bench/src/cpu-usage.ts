@@ -27,17 +27,27 @@ export function labelProcess(pid: number | undefined, label: string): void {
   if (pid !== undefined) labels.set(pid, label);
 }
 
+/** The edges of a measured window, as a worker reports them (warm-up and drain excluded). */
+export type WindowMark = 'start' | 'end';
+
 /**
- * What each process used the CPU for while `run` ran: the bench's services and baselines by
- * name, the load generators (children that exited), PostgreSQL and RabbitMQ by command, and
+ * What each process used the CPU for between a worker's `start` and `end` marks: the bench's
+ * services, baselines and load generators by name, PostgreSQL and RabbitMQ by command, and
  * everything else — another job on this shared machine shows up there. Linux only: elsewhere
- * the shares are empty.
+ * (or without both marks) the shares are empty.
  */
-export async function withCpuShares<T>(run: () => Promise<T>): Promise<{ result: T; cpu: CpuShares }> {
-  const before = snapshot();
-  const result = await run();
-  const after = snapshot();
-  return { result, cpu: before && after ? shares(before, after) : {} };
+export class CpuWindow {
+  private start: Snapshot | undefined;
+  private end: Snapshot | undefined;
+
+  readonly mark = (mark: WindowMark): void => {
+    if (mark === 'start') this.start = snapshot();
+    else this.end = snapshot();
+  };
+
+  shares(): CpuShares {
+    return this.start && this.end ? shares(this.start, this.end) : {};
+  }
 }
 
 /** Labels that are not on the measured path: the bench's own bookkeeping and other jobs. */
@@ -61,8 +71,9 @@ function shares(before: Snapshot, after: Snapshot): CpuShares {
     const delta = ticks - (before.processes.get(pid)?.ticks ?? 0);
     if (delta > 0) byLabel[label] = (byLabel[label] ?? 0) + delta;
   }
-  // Load generators exit before the second snapshot: their time is in this process's cutime.
-  byLabel['load generator'] = after.exitedChildren - before.exitedChildren;
+  // A child that exited between the snapshots left its time in this process's cutime.
+  const exited = after.exitedChildren - before.exitedChildren;
+  if (exited > 0) byLabel['exited children'] = exited;
   const result: CpuShares = {};
   for (const [label, ticks] of Object.entries(byLabel)) result[label] = cores(ticks);
   const busy = after.machineBusy - before.machineBusy;

@@ -1,3 +1,4 @@
+import type { WindowMark } from './cpu-usage';
 import type { RunMeasurement } from './measurement';
 import { runWorker } from './processes';
 
@@ -22,6 +23,6 @@ export interface HttpLoadSpec {
  * Runs autocannon in a child process, so the load generator's CPU is its own process's and
  * not the bench's, and returns the measured window.
  */
-export function runHttpLoad(spec: HttpLoadSpec): Promise<RunMeasurement> {
-  return runWorker<RunMeasurement>('workers/http-load.worker', spec);
+export function runHttpLoad(spec: HttpLoadSpec, onMark?: (mark: WindowMark) => void): Promise<RunMeasurement> {
+  return runWorker<RunMeasurement>('workers/http-load.worker', spec, onMark);
 }

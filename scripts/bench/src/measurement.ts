@@ -15,7 +15,7 @@ export interface RunMeasurement {
   outcomes: Record<string, number>;
   /** Length of the measured window, in seconds. */
   seconds: number;
-  /** CPU used by each process during the run (warm-up included), in cores; see cpu-usage.ts. */
+  /** CPU used by each process during the measured window, in cores; see cpu-usage.ts. */
   cpu?: CpuShares;
 }
 

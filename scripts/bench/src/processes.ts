@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { labelProcess } from './cpu-usage';
+import { labelProcess, type WindowMark } from './cpu-usage';
 
 /** Every child the bench started and that has not exited: killed on Ctrl-C and at the end. */
 const live = new Set<ChildProcess>();
@@ -49,19 +49,26 @@ export function entryPoint(name: string): string {
 
 /**
  * Runs a one-shot worker (`dist/src/<name>.js`): it gets `input` as JSON in argv[2] and prints
- * its result as the last line of stdout. Resolves with that result; rejects with its stderr
- * when it fails. The result is trusted as `T`: the worker is our own code, built with this.
+ * its result as the last line of stdout, and may mark its measured window with
+ * {@link markWindow} (passed on to `onMark`). Resolves with that result; rejects with its
+ * stderr when it fails. The result is trusted as `T`: the worker is our own code, built with this.
  */
-export function runWorker<T>(name: string, input: unknown): Promise<T> {
+export function runWorker<T>(name: string, input: unknown, onMark?: (mark: WindowMark) => void): Promise<T> {
   const child = spawnNode(entryPoint(name), [JSON.stringify(input)], { nodeArgs: workerNodeArgs });
-  let stdout = '';
+  labelProcess(child.pid, 'load generator');
+  let last = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const lines = child.stdout ? createInterface({ input: child.stdout }) : undefined;
+  lines?.on('line', (line) => {
+    const mark = markOf(line);
+    if (mark) onMark?.(mark);
+    else if (line.trim()) last = line;
+  });
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise<T>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
+    // 'close', not 'exit': by then stdout has ended and every line has been read.
+    child.once('close', (code, signal) => {
       if (code !== 0) {
         reject(new Error(`${name} exited with ${signal ?? String(code)}: ${stderr.trim().slice(-2000)}`));
         return;
@@ -69,7 +76,7 @@ export function runWorker<T>(name: string, input: unknown): Promise<T> {
       try {
         resolve(JSON.parse(last) as T);
       } catch {
-        reject(new Error(`${name} printed no JSON result: ${stdout.slice(-500)} ${stderr.slice(-500)}`));
+        reject(new Error(`${name} printed no JSON result: ${last.slice(-500)} ${stderr.slice(-500)}`));
       }
     });
   });
@@ -175,6 +182,19 @@ export function workerInput(): unknown {
   const raw = process.argv[2];
   if (raw === undefined) throw new Error('started without its JSON input (argv[2])');
   return JSON.parse(raw) as unknown;
+}
+
+const MARK_PREFIX = '{"mark":';
+
+function markOf(line: string): WindowMark | undefined {
+  if (!line.startsWith(MARK_PREFIX)) return undefined;
+  const { mark } = JSON.parse(line) as { mark: unknown };
+  return mark === 'start' || mark === 'end' ? mark : undefined;
+}
+
+/** Tells the parent that the measured window starts or ends now (it samples CPU use there). */
+export function markWindow(mark: WindowMark): void {
+  process.stdout.write(`${JSON.stringify({ mark })}\n`);
 }
 
 /** Prints a worker's result as the last line of stdout and exits. */

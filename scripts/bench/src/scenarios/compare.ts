@@ -1,10 +1,14 @@
-import { MACHINE_BUSY, withCpuShares, type CpuShares } from '../cpu-usage';
+import { CpuWindow, MACHINE_BUSY, type CpuShares, type WindowMark } from '../cpu-usage';
 import { combineRuns, ratio, type RunMeasurement } from '../measurement';
 import { progress } from '../progress';
 import type { Comparison, ComparisonScenario } from '../results';
 
 /** Runs one measured window (after `warmupSeconds` of untimed load, when > 0) at a level. */
-export type Runner = (concurrency: number, warmupSeconds: number) => Promise<RunMeasurement>;
+export type Runner = (
+  concurrency: number,
+  warmupSeconds: number,
+  onMark: (mark: WindowMark) => void,
+) => Promise<RunMeasurement>;
 
 export interface ComparisonPlan {
   scenario: ComparisonScenario;
@@ -41,7 +45,9 @@ export async function compareAtLevels(
         progress(
           `${plan.scenario} · ${level} ${plan.unit} · ${side.name} (${side.what}) · run ${repeat + 1}/${settings.repeats}`,
         );
-        const { result: measured, cpu } = await withCpuShares(() => side.run(level, warmup));
+        const window = new CpuWindow();
+        const measured = await side.run(level, warmup, window.mark);
+        const cpu = window.shares();
         const run = { ...measured, cpu };
         progress(
           `  → ${run.opsPerSecond.toFixed(1)}/s, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms` +

@@ -23,24 +23,31 @@ export async function login(ctx: ScenarioContext): Promise<Comparison[]> {
       ceiling: `async bcrypt.compare (cost ${options.bcryptRounds})`,
       levels: [CONCURRENCY],
       unit: 'in flight',
-      runSystem: (connections, warmupSeconds) =>
-        runHttpLoad({
-          url: `${stack.user.baseUrl}/login`,
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: form,
-          connections,
-          warmupSeconds,
-          durationSeconds: options.durationSeconds,
-          expectStatuses: [200],
-        }),
-      runCeiling: (concurrency, warmupSeconds) =>
-        runWorker<RunMeasurement>('workers/bcrypt-load.worker', {
-          rounds: options.bcryptRounds,
-          concurrency,
-          warmupSeconds,
-          durationSeconds: options.durationSeconds,
-        } satisfies BcryptLoadSpec),
+      runSystem: (connections, warmupSeconds, onMark) =>
+        runHttpLoad(
+          {
+            url: `${stack.user.baseUrl}/login`,
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: form,
+            connections,
+            warmupSeconds,
+            durationSeconds: options.durationSeconds,
+            expectStatuses: [200],
+          },
+          onMark,
+        ),
+      runCeiling: (concurrency, warmupSeconds, onMark) =>
+        runWorker<RunMeasurement>(
+          'workers/bcrypt-load.worker',
+          {
+            rounds: options.bcryptRounds,
+            concurrency,
+            warmupSeconds,
+            durationSeconds: options.durationSeconds,
+          } satisfies BcryptLoadSpec,
+          onMark,
+        ),
     },
     options,
   );

@@ -42,14 +42,17 @@ export async function productsHttp(ctx: ScenarioContext): Promise<Comparison[]> 
       spec: Omit<HttpLoadSpec, 'url' | 'connections' | 'warmupSeconds' | 'durationSeconds'>,
       path: string,
     ): Runner =>
-    (connections, warmupSeconds) =>
-      runHttpLoad({
-        ...spec,
-        url: `${baseUrl}${path}`,
-        connections,
-        warmupSeconds,
-        durationSeconds: options.durationSeconds,
-      });
+    (connections, warmupSeconds, onMark) =>
+      runHttpLoad(
+        {
+          ...spec,
+          url: `${baseUrl}${path}`,
+          connections,
+          warmupSeconds,
+          durationSeconds: options.durationSeconds,
+        },
+        onMark,
+      );
   const settings = { repeats: options.repeats, warmupSeconds: options.warmupSeconds };
 
   const list = { method: 'GET' as const, expectStatuses: [200] };

@@ -1,4 +1,5 @@
 import type { BareEchoInput } from '../baselines/bare-echo';
+import type { WindowMark } from '../cpu-usage';
 import { runWorker, startServerWorker } from '../processes';
 import { SCENARIOS, type Comparison } from '../results';
 import { JWT_AUDIENCE, JWT_ISSUER } from '../stack';
@@ -32,14 +33,21 @@ export async function rpcRoundTrip(ctx: ScenarioContext): Promise<{ comparisons:
   cleanup.add('stop the bare echo responder', () => echo.stop());
 
   let pendingAfter = 0;
-  const run = async (spec: Omit<RpcLoadSpec, 'durationSeconds' | 'timeoutMs' | 'token' | 'amqpUrl'>) => {
-    const result = await runWorker<RpcLoadResult>('workers/rpc-load.worker', {
-      ...spec,
-      amqpUrl: stack.amqpUrl,
-      token: stack.token,
-      durationSeconds: options.durationSeconds,
-      timeoutMs: TIMEOUT_MS,
-    } satisfies RpcLoadSpec);
+  const run = async (
+    spec: Omit<RpcLoadSpec, 'durationSeconds' | 'timeoutMs' | 'token' | 'amqpUrl'>,
+    onMark: (mark: WindowMark) => void,
+  ) => {
+    const result = await runWorker<RpcLoadResult>(
+      'workers/rpc-load.worker',
+      {
+        ...spec,
+        amqpUrl: stack.amqpUrl,
+        token: stack.token,
+        durationSeconds: options.durationSeconds,
+        timeoutMs: TIMEOUT_MS,
+      } satisfies RpcLoadSpec,
+      onMark,
+    );
     pendingAfter += result.pendingAfter;
     return result;
   };
@@ -51,9 +59,10 @@ export async function rpcRoundTrip(ctx: ScenarioContext): Promise<{ comparisons:
       ceiling: 'bare requester → bare echo (same jwt verify)',
       levels: [1, 16, 128],
       unit: 'in flight',
-      runSystem: (inFlight, warmupSeconds) =>
-        run({ requester: 'project', queue: stack.queue, inFlight, warmupSeconds }),
-      runCeiling: (inFlight, warmupSeconds) => run({ requester: 'bare', queue: echoQueue, inFlight, warmupSeconds }),
+      runSystem: (inFlight, warmupSeconds, onMark) =>
+        run({ requester: 'project', queue: stack.queue, inFlight, warmupSeconds }, onMark),
+      runCeiling: (inFlight, warmupSeconds, onMark) =>
+        run({ requester: 'bare', queue: echoQueue, inFlight, warmupSeconds }, onMark),
     },
     options,
   );

@@ -6,7 +6,7 @@ import bcrypt from 'bcrypt';
 import { performance } from 'node:perf_hooks';
 
 import { summariseRun } from '../measurement';
-import { finishWorker, workerInput } from '../processes';
+import { finishWorker, markWindow, workerInput } from '../processes';
 
 export interface BcryptLoadSpec {
   rounds: number;
@@ -39,7 +39,13 @@ async function main(): Promise<void> {
   const spec = workerInput() as BcryptLoadSpec;
   const hash = await bcrypt.hash('bench-password-1', spec.rounds);
   if (spec.warmupSeconds > 0) await drive(hash, spec, spec.warmupSeconds);
+  markWindow('start');
+  // The end of the window, not of the compares still running then (they are not counted).
+  const windowEnd = setTimeout(() => {
+    markWindow('end');
+  }, spec.durationSeconds * 1000);
   const measured = await drive(hash, spec, spec.durationSeconds);
+  clearTimeout(windowEnd);
   finishWorker(summariseRun({ ...measured, expected: ['match'] }));
 }
 

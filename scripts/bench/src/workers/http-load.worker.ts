@@ -5,7 +5,7 @@
 import autocannon from 'autocannon';
 
 import { summariseRun } from '../measurement';
-import { finishWorker, workerInput } from '../processes';
+import { finishWorker, markWindow, workerInput } from '../processes';
 import type { HttpLoadSpec } from '../load';
 
 /** Longest wait for abandoned requests to finish after a run, in ms. */
@@ -66,18 +66,26 @@ async function drive(
     errors += 1;
   });
   const result = await done;
-  // autocannon ends a run by closing its sockets, abandoning the requests in flight; the
-  // server still finishes them (a login's bcrypt, say). Waiting as long as the slowest answer
-  // took lets that work end before the next window — this one's, or another target's — starts.
+  return { latenciesMs, outcomes, errors, seconds: result.duration };
+}
+
+/**
+ * autocannon ends a run by closing its sockets, abandoning the requests in flight; the server
+ * still finishes them (a login's bcrypt, say). Waiting as long as the slowest answer took lets
+ * that work end before the next window — this one's, or another target's — starts.
+ */
+async function drain(latenciesMs: number[]): Promise<void> {
   const slowest = latenciesMs.reduce((max, latency) => Math.max(max, latency), 0);
   await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_DRAIN_MS, Math.ceil(slowest))));
-  return { latenciesMs, outcomes, errors, seconds: result.duration };
 }
 
 async function main(): Promise<void> {
   const spec = workerInput() as HttpLoadSpec;
-  if (spec.warmupSeconds > 0 && !spec.amount) await drive(spec, spec.warmupSeconds);
+  if (spec.warmupSeconds > 0 && !spec.amount) await drain((await drive(spec, spec.warmupSeconds)).latenciesMs);
+  markWindow('start');
   const measured = await drive(spec, spec.durationSeconds);
+  markWindow('end');
+  await drain(measured.latenciesMs);
   finishWorker(summariseRun({ ...measured, expected: spec.expectStatuses.map(String) }));
 }
 

@@ -12,7 +12,7 @@ import { TokenValidationClient } from '@shop/product-service/dist/src/messaging/
 
 import { BareRpcClient } from '../baselines/bare-rpc-client';
 import { summariseRun, type RunMeasurement } from '../measurement';
-import { finishWorker, workerInput } from '../processes';
+import { finishWorker, markWindow, workerInput } from '../processes';
 
 export interface RpcLoadSpec {
   requester: 'project' | 'bare';
@@ -99,7 +99,10 @@ async function main(): Promise<void> {
   const spec = workerInput() as RpcLoadSpec;
   const requester = spec.requester === 'project' ? await projectRequester(spec) : await bareRequester(spec);
   if (spec.warmupSeconds > 0) await drive(requester, spec, spec.warmupSeconds, false);
+  markWindow('start');
   const measured = await drive(requester, spec, spec.durationSeconds, true);
+  // The loops stop sending at the end of the window; the last answers arrive within ms.
+  markWindow('end');
   const pendingAfter = requester.pendingCount();
   await requester.close();
   const result: RpcLoadResult = { ...summariseRun({ ...measured, expected: ['valid'] }), pendingAfter };
