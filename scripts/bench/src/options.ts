@@ -28,6 +28,8 @@ export interface BenchOptions {
   docsPath: string | undefined;
   /** When set, both services run with `--cpu-prof` and write their profiles here at exit. */
   profileDir: string | undefined;
+  /** Extra node flags for both services, e.g. `--max-old-space-size=96`, to try a runtime setting. */
+  serviceNodeArgs: string[];
   /** Scenario groups to run; all when empty (budget lines of the others read "not measured"). */
   only: ScenarioGroup[];
   /** The tiny preset of the smoke test. */
@@ -46,6 +48,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --results <file>      BENCH_RESULTS             JSON results (default scripts/bench/results/latest.json)
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
+  --service-node-args <flags>  BENCH_SERVICE_NODE_ARGS  node flags for both services (default none)
   --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
   --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
@@ -63,6 +66,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       results: { type: 'string' },
       docs: { type: 'string' },
       profile: { type: 'string' },
+      'service-node-args': { type: 'string' },
       only: { type: 'string' },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -108,6 +112,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     docsPath: docs === 'none' ? undefined : path.resolve(docs ?? path.join(REPO_ROOT, 'docs/benchmarks.md')),
     profileDir: profileDir ? path.resolve(profileDir) : undefined,
     only: only as ScenarioGroup[],
+    serviceNodeArgs: (values['service-node-args'] ?? env.BENCH_SERVICE_NODE_ARGS ?? '')
+      .split(' ')
+      .filter((flag) => flag.length > 0),
     smoke,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

@@ -88,7 +88,9 @@ export function renderMarkdown(results: BenchResults): string {
   return [
     `Measured ${results.startedAt} with \`${results.command}\` in ${Math.round(results.wallSeconds)} s` +
       ` (warm-up ${settings.warmupSeconds} s, ${settings.repeats} × ${settings.durationSeconds} s measured per level and side,` +
-      ` ${settings.products} seeded products, bcrypt cost ${settings.bcryptRounds}).`,
+      ` ${settings.products} seeded products, bcrypt cost ${settings.bcryptRounds}` +
+      (settings.serviceNodeArgs.length ? `, services run with \`${settings.serviceNodeArgs.join(' ')}\`` : '') +
+      ').',
     '',
     `Code: commit ${results.revision.commit}` +
       (results.revision.uncommitted.length

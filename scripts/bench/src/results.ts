@@ -72,6 +72,7 @@ export interface BenchResults {
     repeats: number;
     products: number;
     bcryptRounds: number;
+    serviceNodeArgs: string[];
     smoke: boolean;
   };
   machine: MachineInfo;

@@ -73,6 +73,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       repeats: options.repeats,
       products: options.products,
       bcryptRounds: options.bcryptRounds,
+      serviceNodeArgs: options.serviceNodeArgs,
       smoke: options.smoke,
     },
     machine,

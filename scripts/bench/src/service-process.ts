@@ -23,6 +23,7 @@ export async function startService(
   env: Record<string, string>,
   options: {
     profileDir?: string | undefined;
+    nodeArgs?: string[];
     /** Name in the CPU shares, when not the service's. */
     label?: string;
   } = {},
@@ -30,9 +31,12 @@ export async function startService(
   const port = await freePort();
   const child = spawnNode('dist/src/main.js', [], {
     // The profile is written when the service exits, which its graceful shutdown does on SIGTERM.
-    nodeArgs: options.profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${port}.cpuprofile`]
-      : [],
+    nodeArgs: [
+      ...(options.nodeArgs ?? []),
+      ...(options.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${port}.cpuprofile`]
+        : []),
+    ],
     cwd: path.join(REPO_ROOT, name),
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
   });

@@ -59,7 +59,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
       RATE_LIMIT_PER_MINUTE: '0',
       LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
     },
-    { profileDir: options.profileDir },
+    { profileDir: options.profileDir, nodeArgs: options.serviceNodeArgs },
   );
   cleanup.add('stop user-service', () => user.stop());
 
@@ -70,7 +70,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
       ...productionEnv(env, queue),
       DATABASE_URL: productDatabaseUrl,
     },
-    { profileDir: options.profileDir },
+    { profileDir: options.profileDir, nodeArgs: options.serviceNodeArgs },
   );
   cleanup.add('stop product-service', () => product.stop());
 
