@@ -11,8 +11,6 @@ export interface HttpLoadSpec {
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
-  /** Send exactly this many requests instead of running for a duration (no warm-up then). */
-  amount?: number;
   /** Statuses that count as done, e.g. [201]; everything else counts as failed. */
   expectStatuses: number[];
   /** Replace the path per request by `${prefix}${random integer in [min, max]}`. */

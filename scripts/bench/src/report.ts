@@ -34,7 +34,7 @@ export function tableRows(results: BenchResults): string[][] {
   for (const row of results.unavailable) {
     rows.push([
       row.scenario,
-      `${row.connections}`,
+      row.ratePerSecond ? `${row.ratePerSecond}/s` : `${row.connections}`,
       `${row.status503}/${row.requests} → 503`,
       row.scenario === 'unavailable-no-consumer' ? `timeout ${row.timeoutMs} ms` : '—',
       '—',

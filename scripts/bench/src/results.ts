@@ -33,6 +33,8 @@ export interface UnavailableCase {
   scenario: 'unavailable-queue-absent' | 'unavailable-no-consumer';
   requests: number;
   connections: number;
+  /** Requests sent per second, or null for as fast as the answers come back. */
+  ratePerSecond: number | null;
   /** Answers that were 503, of `requests`. */
   status503: number;
   p50Ms: number;

@@ -24,7 +24,7 @@ export interface ComparisonPlan {
 /**
  * Measures the system and its ceiling at each level, `repeats` times each. The runs are
  * interleaved and the order flips every repetition (C S, S C, …), so a drift of the shared
- * machine's speed weighs on both sides alike; only the first run of each side is warmed up.
+ * machine's speed weighs on both sides alike; only each side's first run is warmed up.
  */
 export async function compareAtLevels(
   plan: ComparisonPlan,
@@ -35,7 +35,8 @@ export async function compareAtLevels(
     const systemRuns: RunMeasurement[] = [];
     const ceilingRuns: RunMeasurement[] = [];
     for (let repeat = 0; repeat < settings.repeats; repeat += 1) {
-      const warmup = repeat === 0 ? settings.warmupSeconds : 0;
+      // The targets stay up across levels, so once warm at the first level they are warm.
+      const warmup = repeat === 0 && level === plan.levels[0] ? settings.warmupSeconds : 0;
       const sides = [
         { name: 'ceiling', what: plan.ceiling, run: plan.runCeiling, into: ceilingRuns },
         { name: 'system', what: plan.system, run: plan.runSystem, into: systemRuns },

@@ -1,9 +1,11 @@
 import { connect } from 'amqplib';
 
-import { runHttpLoad } from '../load';
+import type { RunMeasurement } from '../measurement';
+import { runWorker } from '../processes';
 import { progress } from '../progress';
 import type { UnavailableCase } from '../results';
 import { startService } from '../service-process';
+import type { LatencyProbeSpec } from '../workers/latency-probe.worker';
 import type { ScenarioContext } from './context';
 
 /**
@@ -34,25 +36,38 @@ export async function unavailable(ctx: ScenarioContext): Promise<{ cases: Unavai
   cleanup.add('stop the probe product-service', () => probe.stop());
 
   const requests = options.unavailableRequests;
-  const measure = async (scenario: UnavailableCase['scenario'], connections: number): Promise<UnavailableCase> => {
-    progress(`${scenario} · ${requests} requests over ${connections} connections`);
-    const run = await runHttpLoad({
+  const measure = async (
+    scenario: UnavailableCase['scenario'],
+    load: { connections: number; overallRate?: number },
+  ): Promise<UnavailableCase> => {
+    const { connections, overallRate } = load;
+    progress(
+      `${scenario} · ${requests} requests ` + (overallRate ? `at ${overallRate}/s` : `over ${connections} connections`),
+    );
+    const run = await runWorker<RunMeasurement>('workers/latency-probe.worker', {
       url: `${probe.baseUrl}/products`,
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
       body: JSON.stringify({ name: 'never stored', price: 1, quantity: 1 }),
-      connections,
-      warmupSeconds: 0,
-      durationSeconds: options.durationSeconds,
-      amount: requests,
+      requests,
+      ...(overallRate ? { ratePerSecond: overallRate } : { concurrency: connections }),
       expectStatuses: [503],
-    });
+    } satisfies LatencyProbeSpec);
     progress(`  → p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${JSON.stringify(run.outcomes)}`);
-    return { scenario, requests, connections, status503: run.completed, p50Ms: run.p50Ms, p99Ms: run.p99Ms, timeoutMs };
+    return {
+      scenario,
+      requests,
+      connections,
+      ratePerSecond: overallRate ?? null,
+      status503: run.completed,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+      timeoutMs,
+    };
   };
 
   // Few connections: each 503 comes back at once, so this measures the latency, not a queue.
-  const absent = await measure('unavailable-queue-absent', 4);
+  const absent = await measure('unavailable-queue-absent', { connections: 4 });
 
   const model = await connect(stack.amqpUrl);
   try {
@@ -62,8 +77,14 @@ export async function unavailable(ctx: ScenarioContext): Promise<{ cases: Unavai
   } finally {
     await model.close();
   }
-  // Each call holds its connection for the whole timeout: half the requests at once, two waves.
-  const noConsumer = await measure('unavailable-no-consumer', Math.max(1, Math.ceil(requests / 2)));
+  // Writes arriving steadily over ~2 s, as during an outage, rather than all at once (a burst
+  // of simultaneous timeouts measures how fast the service writes that many 503s, not when the
+  // timer fires). Connections: as many as are waiting at once, a timeout's worth of arrivals.
+  const overallRate = Math.max(1, Math.round(requests / 2));
+  const noConsumer = await measure('unavailable-no-consumer', {
+    connections: Math.ceil((overallRate * timeoutMs) / 1000),
+    overallRate,
+  });
 
   const probePending = await brokerPending(probe.baseUrl);
   await probe.stop();

@@ -35,7 +35,7 @@ async function drive(
       headers: spec.headers,
       body: spec.body,
       connections: spec.connections,
-      ...(spec.amount ? { amount: spec.amount } : { duration: seconds }),
+      duration: seconds,
       timeout: 30,
       // autocannon checks for the end of a run once per sample: 100 ms keeps short runs short.
       sampleInt: 100,
@@ -81,7 +81,7 @@ async function drain(latenciesMs: number[]): Promise<void> {
 
 async function main(): Promise<void> {
   const spec = workerInput() as HttpLoadSpec;
-  if (spec.warmupSeconds > 0 && !spec.amount) await drain((await drive(spec, spec.warmupSeconds)).latenciesMs);
+  if (spec.warmupSeconds > 0) await drain((await drive(spec, spec.warmupSeconds)).latenciesMs);
   markWindow('start');
   const measured = await drive(spec, spec.durationSeconds);
   markWindow('end');
