@@ -62,6 +62,6 @@ test('npm run bench --smoke → every scenario, finite ratios, no pending RPC, a
   t.regex(stderr, /\[bench .*rpc-round-trip · 16 in flight/);
   const docs = readFileSync(docsPath, 'utf8');
   t.true(docs.includes(GENERATED_START) && docs.includes(GENERATED_END));
-  t.regex(docs, /\| rpc-round-trip \| 16 \|/);
+  t.regex(docs, /\| rpc-round-trip +\| 16 +\|/);
   t.regex(docs, /Machine: .*\d+ cores/);
 });
