@@ -2,7 +2,7 @@ import type { InvalidTokenReply, ValidTokenReply } from '@shop/shared-contracts'
 
 import { UnauthorizedError } from '../errors';
 import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
-import type { UserRecord, UserRepository } from '../repositories/user.repository';
+import type { TokenSubject, UserRecord, UserRepository } from '../repositories/user.repository';
 import type { PasswordHasher } from './password-hasher';
 import type { IssuedToken, TokenService } from './token.service';
 
@@ -35,6 +35,8 @@ const BAD_CREDENTIALS = 'Incorrect username or password.';
 export class AuthService {
   private readonly users: UserRepository;
   private readonly revokedTokens: RevokedTokenRepository;
+  /** Reads of a token's subject in flight, by `userId:jti`, shared by concurrent validations. */
+  private readonly subjectReads = new Map<string, Promise<TokenSubject | null>>();
   private readonly passwords: PasswordHasher;
   private readonly tokens: TokenService;
 
@@ -72,11 +74,28 @@ export class AuthService {
     const check = this.tokens.verify(token);
     if (!check.ok) return { valid: false, reason: check.reason };
 
-    const subject = await this.users.findTokenSubject(check.userId, check.jti);
+    const subject = await this.readSubject(check.userId, check.jti);
     if (!subject) return { valid: false, reason: 'user_not_found' };
     if (subject.revoked) return { valid: false, reason: 'revoked' };
     if (!subject.isActive) return { valid: false, reason: 'user_inactive' };
     return { valid: true, user_id: subject.id, username: subject.username, expires_at: check.expiresAt.toISOString() };
+  }
+
+  /**
+   * One database read per token at a time: validations of a token that arrive while its read
+   * is in flight share that read (a client's burst of writes with one token), so each answer
+   * still comes from a read that began at most one query's time earlier.
+   */
+  private readSubject(userId: number, jti: string): Promise<TokenSubject | null> {
+    const key = `${userId}:${jti}`;
+    let read = this.subjectReads.get(key);
+    if (!read) {
+      read = this.users.findTokenSubject(userId, jti).finally(() => {
+        this.subjectReads.delete(key);
+      });
+      this.subjectReads.set(key, read);
+    }
+    return read;
   }
 
   /** The caller of a bearer-protected route of this service, or an UnauthorizedError. */
