@@ -47,3 +47,5 @@ export type { ErrorCode, FieldError, ProblemDetails } from './problem-details';
 
 export { accessTokenResponseSchema, publicUserSchema } from './users';
 export type { AccessTokenResponse, PublicUser } from './users';
+
+export { COMMON_OPENAPI_SCHEMAS } from './openapi-schemas';

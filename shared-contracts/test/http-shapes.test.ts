@@ -1,7 +1,9 @@
 import test from 'ava';
 
 import {
+  COMMON_OPENAPI_SCHEMAS,
   ERROR_CODES,
+  type ErrorCode,
   isSafeRequestId,
   accessTokenResponseSchema,
   problemDetailsSchema,
@@ -72,4 +74,13 @@ test('isSafeRequestId → accepts uuids and short tokens, refuses long, spaced o
   t.false(isSafeRequestId('id with spaces'));
   t.false(isSafeRequestId('line\nbreak'));
   t.false(isSafeRequestId(42));
+});
+
+test('COMMON_OPENAPI_SCHEMAS → the Problem schema names every error code and every required field', (t) => {
+  const { Problem } = COMMON_OPENAPI_SCHEMAS;
+  t.deepEqual(
+    [...Problem.properties.type.enum],
+    Object.keys(ERROR_CODES).map((code) => problemType(code as ErrorCode)),
+  );
+  t.deepEqual([...Problem.required], ['type', 'title', 'status', 'detail', 'instance', 'request_id']);
 });

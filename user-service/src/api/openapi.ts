@@ -1,4 +1,4 @@
-import { ERROR_CODES, MAX_TOKEN_LENGTH, PROBLEM_CONTENT_TYPE, problemType } from '@shop/shared-contracts';
+import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH, PROBLEM_CONTENT_TYPE } from '@shop/shared-contracts';
 
 import { SERVICE_VERSION } from '../service-info';
 
@@ -328,60 +328,7 @@ export const openApiDocument = {
           },
         ],
       },
-      Health: {
-        type: 'object',
-        required: ['status', 'service', 'version', 'checks'],
-        properties: {
-          status: { type: 'string', enum: ['ok', 'unavailable', 'shutting_down'] },
-          service: { type: 'string' },
-          version: { type: 'string' },
-          checks: {
-            type: 'object',
-            properties: {
-              database: { $ref: '#/components/schemas/DependencyStatus' },
-              broker: { $ref: '#/components/schemas/DependencyStatus' },
-            },
-          },
-        },
-      },
-      DependencyStatus: {
-        type: 'object',
-        required: ['status'],
-        properties: { status: { type: 'string', enum: ['up', 'down'] } },
-        additionalProperties: true,
-      },
-      Liveness: {
-        type: 'object',
-        properties: { status: { const: 'ok' }, service: { type: 'string' }, version: { type: 'string' } },
-      },
-      Problem: {
-        type: 'object',
-        description: 'RFC 9457 problem details.',
-        required: ['type', 'title', 'status', 'detail', 'instance', 'request_id'],
-        properties: {
-          type: {
-            type: 'string',
-            enum: Object.keys(ERROR_CODES).map((code) => problemType(code as keyof typeof ERROR_CODES)),
-          },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          instance: { type: 'string' },
-          request_id: { type: 'string' },
-          errors: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['path', 'message', 'type'],
-              properties: {
-                path: { type: 'string', example: 'body.username' },
-                message: { type: 'string' },
-                type: { type: 'string', example: 'string.min' },
-              },
-            },
-          },
-        },
-      },
+      ...COMMON_OPENAPI_SCHEMAS,
     },
   },
 } as const;

@@ -4,7 +4,9 @@ import { UnauthorizedError } from '../errors';
 import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
 import type { TokenSubject, UserRecord, UserRepository } from '../repositories/user.repository';
 import type { PasswordHasher } from './password-hasher';
-import type { IssuedToken, TokenService } from './token.service';
+import type { IssuedToken, TokenCheck, TokenService } from './token.service';
+
+type VerifiedToken = Extract<TokenCheck, { ok: true }>;
 
 export interface Credentials {
   username: string;
@@ -72,8 +74,11 @@ export class AuthService {
    */
   async validateToken(token: string): Promise<TokenValidation> {
     const check = this.tokens.verify(token);
-    if (!check.ok) return { valid: false, reason: check.reason };
+    return check.ok ? this.validateVerified(check) : { valid: false, reason: check.reason };
+  }
 
+  /** The checks after the signature: the token not revoked, its user present and active. */
+  private async validateVerified(check: VerifiedToken): Promise<TokenValidation> {
     const subject = await this.readSubject(check.userId, check.jti);
     if (!subject) return { valid: false, reason: 'user_not_found' };
     if (subject.revoked) return { valid: false, reason: 'revoked' };
@@ -101,8 +106,8 @@ export class AuthService {
   /** The caller of a bearer-protected route of this service, or an UnauthorizedError. */
   async authenticate(token: string): Promise<Caller> {
     const check = this.tokens.verify(token);
-    const validation = await this.validateToken(token);
-    if (!check.ok || !validation.valid) {
+    const validation = check.ok ? await this.validateVerified(check) : undefined;
+    if (!check.ok || !validation?.valid) {
       throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
     }
     return { userId: validation.user_id, username: validation.username, jti: check.jti, expiresAt: check.expiresAt };
