@@ -1,6 +1,6 @@
 import Joi from 'joi';
 
-import { AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
+import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE, PRODUCT_EVENTS_EXCHANGE } from '@shop/shared-contracts';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -20,6 +20,10 @@ export interface Config {
   };
   amqp: {
     url: string;
+    /** Topic exchange user-service publishes auth events on; each instance binds its own queue. */
+    authEventsExchange: string;
+    /** Topic exchange this service publishes its product events on. */
+    productEventsExchange: string;
   };
   rpc: {
     /** Queue the token-validation requests go to (user-service consumes it). */
@@ -28,6 +32,12 @@ export interface Config {
     timeoutMs: number;
     /** Calls allowed to wait for a reply at once; more are refused with 503 at once. */
     maxPending: number;
+  };
+  authCache: {
+    /** How long a validation answer is reused, in ms (never past the token's expiry); 0: no cache. */
+    ttlMs: number;
+    /** Validations kept at most; the least recently used go first. */
+    maxEntries: number;
   };
   log: {
     level: string;
@@ -64,6 +74,8 @@ function isExactOrigin(value: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
 }
 
+const exchangeName = Joi.string().pattern(/^[A-Za-z0-9._:-]{1,200}$/);
+
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   PORT: Joi.number().port().default(8002),
@@ -83,6 +95,10 @@ const schema = Joi.object({
     .default(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_TIMEOUT_MS: Joi.number().integer().min(50).max(60_000).default(3000),
   AUTH_RPC_MAX_PENDING: Joi.number().integer().min(1).max(1_000_000).default(10_000),
+  AUTH_EVENTS_EXCHANGE: exchangeName.default(AUTH_EVENTS_EXCHANGE),
+  PRODUCT_EVENTS_EXCHANGE: exchangeName.default(PRODUCT_EVENTS_EXCHANGE),
+  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(30_000),
+  AUTH_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(10_000),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
 }).unknown(true);
 
@@ -116,11 +132,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       migrateOnStart: vars.MIGRATE_ON_START as boolean,
       poolMax: vars.DB_POOL_MAX as number,
     },
-    amqp: { url: vars.AMQP_URL as string },
+    amqp: {
+      url: vars.AMQP_URL as string,
+      authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
+      productEventsExchange: vars.PRODUCT_EVENTS_EXCHANGE as string,
+    },
     rpc: {
       queue: vars.AUTH_RPC_QUEUE as string,
       timeoutMs: vars.AUTH_RPC_TIMEOUT_MS as number,
       maxPending: vars.AUTH_RPC_MAX_PENDING as number,
+    },
+    authCache: {
+      ttlMs: vars.AUTH_CACHE_TTL_MS as number,
+      maxEntries: vars.AUTH_CACHE_MAX_ENTRIES as number,
     },
     log: { level: vars.LOG_LEVEL as string },
   });

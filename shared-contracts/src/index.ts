@@ -49,3 +49,35 @@ export { accessTokenResponseSchema, publicUserSchema } from './users';
 export type { AccessTokenResponse, PublicUser } from './users';
 
 export { COMMON_OPENAPI_SCHEMAS } from './openapi-schemas';
+
+export {
+  AUTH_EVENTS_EXCHANGE,
+  EVENT_SCHEMAS,
+  EVENT_TYPES,
+  EVENT_VERSION,
+  PRODUCT_EVENTS_EXCHANGE,
+  authEventSchema,
+  domainEventSchema,
+  productCreatedEventSchema,
+  productDeletedEventSchema,
+  productEventSchema,
+  productUpdatedEventSchema,
+  tokenRevokedEventSchema,
+  userDeactivatedEventSchema,
+} from './events';
+export type {
+  AuthEvent,
+  DomainEvent,
+  EventEnvelope,
+  EventType,
+  ProductChangeData,
+  ProductCreatedEvent,
+  ProductDeletedEvent,
+  ProductEvent,
+  ProductSnapshot,
+  ProductUpdatedEvent,
+  TokenRevokedData,
+  TokenRevokedEvent,
+  UserDeactivatedData,
+  UserDeactivatedEvent,
+} from './events';

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { randomBytes } from 'node:crypto';
 
-import { AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
+import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
 
 export const SIGNING_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -31,6 +31,8 @@ export interface Config {
     rpcQueue: string;
     /** Unacknowledged RPC requests one instance works on at once. */
     prefetch: number;
+    /** Topic exchange user-service publishes its events on (`auth.token_revoked`, `user.deactivated`). */
+    authEventsExchange: string;
   };
   auth: {
     secretKey: string;
@@ -102,6 +104,9 @@ const schema = Joi.object({
     .pattern(/^[A-Za-z0-9._:-]{1,200}$/)
     .default(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_PREFETCH: Joi.number().integer().min(1).max(1000).default(64),
+  AUTH_EVENTS_EXCHANGE: Joi.string()
+    .pattern(/^[A-Za-z0-9._:-]{1,200}$/)
+    .default(AUTH_EVENTS_EXCHANGE),
   SECRET_KEY: Joi.string().when('NODE_ENV', {
     is: 'production',
     then: Joi.string().min(MIN_SECRET_KEY_LENGTH).required(),
@@ -158,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       url: vars.AMQP_URL as string,
       rpcQueue: vars.AUTH_RPC_QUEUE as string,
       prefetch: vars.AUTH_RPC_PREFETCH as number,
+      authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
     },
     auth: {
       secretKey: vars.SECRET_KEY ?? randomBytes(48).toString('base64url'),

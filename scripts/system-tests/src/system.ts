@@ -7,6 +7,8 @@ export interface RunningSystem {
   product: ServiceProcess;
   /** The RPC queue both services use, private to this test run. */
   queue: string;
+  /** The event exchanges, private to this test run. */
+  exchanges: { auth: string; product: string };
   /** The services' databases, for asserting stored state directly. */
   databaseUrls: { user: string; product: string };
   stop(): Promise<void>;
@@ -21,6 +23,7 @@ export async function startSystem(
   overrides: { user?: Record<string, string>; product?: Record<string, string> } = {},
 ): Promise<RunningSystem> {
   const queue = env.queueName('auth.validate_token');
+  const exchanges = { auth: env.exchangeName('auth.events'), product: env.exchangeName('product.events') };
   const databaseUrls = {
     user: env.databaseUrl(env.reserveDatabaseName('sysusers')),
     product: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
@@ -31,6 +34,7 @@ export async function startSystem(
       DATABASE_URL: databaseUrls.user,
       AMQP_URL: env.amqpUrl,
       AUTH_RPC_QUEUE: queue,
+      AUTH_EVENTS_EXCHANGE: exchanges.auth,
       SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
       BCRYPT_ROUNDS: '4',
       RATE_LIMIT_PER_MINUTE: '0',
@@ -42,6 +46,8 @@ export async function startSystem(
       DATABASE_URL: databaseUrls.product,
       AMQP_URL: env.amqpUrl,
       AUTH_RPC_QUEUE: queue,
+      AUTH_EVENTS_EXCHANGE: exchanges.auth,
+      PRODUCT_EVENTS_EXCHANGE: exchanges.product,
       ...overrides.product,
     });
     started.push(product);
@@ -50,6 +56,7 @@ export async function startSystem(
       user,
       product,
       queue,
+      exchanges,
       databaseUrls,
       async stop() {
         await Promise.all([user.stop(), product.stop()]);

@@ -16,6 +16,7 @@ export class TestEnvironment {
   readonly runId: string;
   private readonly databases = new Set<string>();
   private readonly queues = new Set<string>();
+  private readonly exchanges = new Set<string>();
 
   private constructor(private readonly infrastructure: Infrastructure) {
     this.runId = createRunId();
@@ -82,6 +83,13 @@ export class TestEnvironment {
     return name;
   }
 
+  /** An exchange name private to this run; the exchange, if anything declares it, is deleted on close. */
+  exchangeName(base: string): string {
+    const name = testQueueName(base, this.runId);
+    this.exchanges.add(name);
+    return name;
+  }
+
   /**
    * Runs one statement as the test server's admin, e.g. to cut a service off its database
    * (`ALTER DATABASE … ALLOW_CONNECTIONS false`, `pg_terminate_backend`) in a fault test.
@@ -96,9 +104,11 @@ export class TestEnvironment {
     try {
       await this.dropDatabases([...this.databases]);
       await this.deleteQueues([...this.queues]);
+      await this.deleteExchanges([...this.exchanges]);
     } finally {
       this.databases.clear();
       this.queues.clear();
+      this.exchanges.clear();
       await this.infrastructure.stop();
     }
   }
@@ -125,26 +135,44 @@ export class TestEnvironment {
     }
   }
 
+  private async deleteExchanges(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const connection = await connectAmqp(this.infrastructure.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      for (const name of names) await channel.deleteExchange(name);
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+  }
+
   /**
-   * Deletes queues that test runs crashed before deleting (`<name>.test.<runId>`, older than the
-   * stale age). Needs `rabbitmqctl`, so it runs once per `npm test` (from the harness's own
+   * Deletes queues and exchanges that test runs crashed before deleting (`<name>.test.<runId>`,
+   * older than the stale age). Needs `rabbitmqctl`, so it runs once per `npm test` (from the harness's own
    * tests), not in every test process.
    *
-   * @returns the names of the queues deleted
+   * @returns the names of the queues and exchanges deleted
    */
   async deleteStaleQueues(): Promise<string[]> {
     const listing = await this.infrastructure.rabbitmqctl(['list_queues', 'name', '-q', '--no-table-headers']);
     const cutoff = Date.now() - STALE_DATABASE_AGE_MS;
+    const isStale = (name: string): boolean => {
+      const runId = /\.test\.([0-9a-z]+_[0-9a-z]+_[0-9a-f]+)$/.exec(name)?.[1];
+      const createdAt = runId ? runIdCreatedAt(runId) : undefined;
+      return createdAt !== undefined && createdAt.getTime() < cutoff;
+    };
     const stale = listing
       .split('\n')
       .map((line) => line.trim())
-      .filter((name) => {
-        const runId = /\.test\.([0-9a-z]+_[0-9a-z]+_[0-9a-f]+)$/.exec(name)?.[1];
-        const createdAt = runId ? runIdCreatedAt(runId) : undefined;
-        return createdAt !== undefined && createdAt.getTime() < cutoff;
-      });
+      .filter((name) => isStale(name));
     await this.deleteQueues(stale);
-    return stale;
+    const exchanges = (await this.infrastructure.rabbitmqctl(['list_exchanges', 'name', '-q', '--no-table-headers']))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((name) => isStale(name));
+    await this.deleteExchanges(exchanges);
+    return [...stale, ...exchanges];
   }
 
   private async dropStaleDatabases(): Promise<void> {
