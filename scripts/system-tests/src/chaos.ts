@@ -1,4 +1,5 @@
 import type { ExecutionContext } from 'ava';
+import { connect } from 'amqplib';
 
 import type { TestEnvironment } from '@shop/test-harness';
 
@@ -16,9 +17,19 @@ export interface ChaosSystem extends RunningSystem {
   token: string;
 }
 
-/** Both services as processes, with a short RPC timeout and a registered, logged-in user. */
-export async function startChaosSystem(env: TestEnvironment): Promise<ChaosSystem> {
-  const system = await startSystem(env, { product: { AUTH_RPC_TIMEOUT_MS: String(CHAOS_RPC_TIMEOUT_MS) } });
+/**
+ * Both services as processes, with a short RPC timeout, no validation cache (unless `overrides`
+ * of product-service's environment say otherwise) and a registered, logged-in user.
+ */
+export async function startChaosSystem(
+  env: TestEnvironment,
+  overrides: Record<string, string> = {},
+): Promise<ChaosSystem> {
+  // The validation cache off: the faults below are about the RPC path, which a cached token
+  // would skip (the cache's own behaviour under faults has its own tests).
+  const system = await startSystem(env, {
+    product: { AUTH_RPC_TIMEOUT_MS: String(CHAOS_RPC_TIMEOUT_MS), AUTH_CACHE_TTL_MS: '0', ...overrides },
+  });
   const credentials = { username: 'chaos_user', password: 'chaos-password-1' };
   const headers = { 'content-type': 'application/json' };
   await fetch(`${system.user.baseUrl}/register`, { method: 'POST', headers, body: JSON.stringify(credentials) });
@@ -89,4 +100,21 @@ export function sleep(ms: number): Promise<void> {
 /** Recovery times measured by the scenarios, logged so the README table can quote them. */
 export function logRecovery(t: ExecutionContext, fault: string, milliseconds: number): void {
   t.log(`recovery: ${fault} → writes succeed again after ${milliseconds} ms`);
+}
+
+/** Resolves once RabbitMQ accepts AMQP connections again (after start_app), within a minute. */
+export async function brokerAcceptsConnections(env: TestEnvironment): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        const connection = await connect(env.amqpUrl);
+        await connection.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    'RabbitMQ accepting connections',
+  );
 }

@@ -1,6 +1,6 @@
 export { REPO_ROOT, ServiceProcess } from './service-process';
 export type { LogLine, ServiceName } from './service-process';
-export { startSystem, waitUntilHealthy } from './system';
+export { startProductInstance, startSystem, waitUntilHealthy } from './system';
 export type { RunningSystem } from './system';
 export { maskVolatile, readWalkthrough } from './readme-walkthrough';
 export type { WalkthroughStep } from './readme-walkthrough';
@@ -10,6 +10,7 @@ export {
   CHAOS_RPC_TIMEOUT_MS,
   CLIENT_DEADLINE_MS,
   assertNothingLostOrDoubled,
+  brokerAcceptsConnections,
   eventually,
   logRecovery,
   sleep,
@@ -20,3 +21,6 @@ export {
 export type { ChaosSystem } from './chaos';
 export { simulateRuntimeStage } from './dockerfile-runtime';
 export type { SimulatedImage } from './dockerfile-runtime';
+export { metricSample } from './metrics';
+export { EventTap } from './event-tap';
+export type { TappedEvent } from './event-tap';

@@ -82,3 +82,29 @@ export async function waitUntilHealthy(baseUrl: string, timeoutMs = 20_000): Pro
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * One more product-service process beside a running system: same database, RPC queue and event
+ * exchanges, its own port and its own per-instance auth-events queue. Stop it yourself.
+ */
+export async function startProductInstance(
+  env: TestEnvironment,
+  system: RunningSystem,
+  overrides: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const product = await ServiceProcess.start('product-service', {
+    DATABASE_URL: system.databaseUrls.product,
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: system.queue,
+    AUTH_EVENTS_EXCHANGE: system.exchanges.auth,
+    PRODUCT_EVENTS_EXCHANGE: system.exchanges.product,
+    ...overrides,
+  });
+  try {
+    await waitUntilHealthy(product.baseUrl);
+  } catch (error) {
+    await product.stop('SIGKILL');
+    throw error;
+  }
+  return product;
+}

@@ -3,7 +3,7 @@ import { connect, type ConsumeMessage } from 'amqplib';
 
 import { TestEnvironment } from '@shop/test-harness';
 
-import { sleep, startChaosSystem, type ChaosSystem } from '../src';
+import { metricSample as sample, sleep, startChaosSystem, type ChaosSystem } from '../src';
 
 let env: TestEnvironment | undefined;
 let system: ChaosSystem | undefined;
@@ -29,17 +29,6 @@ function createProduct(chaos: ChaosSystem, name: string, headers: Record<string,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${chaos.token}`, ...headers },
     body: JSON.stringify({ name, price: 3.25, quantity: 1 }),
   });
-}
-
-/** The value of one sample in a Prometheus text exposition, 0 when absent. */
-async function sample(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((label) => line.includes(label))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
 }
 
 // Serial: the metrics test counts everything that goes through the system.

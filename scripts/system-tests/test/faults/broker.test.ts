@@ -5,7 +5,7 @@ import { TestEnvironment } from '@shop/test-harness';
 
 import {
   assertNothingLostOrDoubled,
-  eventually,
+  brokerAcceptsConnections,
   logRecovery,
   sleep,
   startChaosSystem,
@@ -30,23 +30,6 @@ test.after.always(async () => {
 function context(): { env: TestEnvironment; system: ChaosSystem } {
   if (!env || !system) throw new Error('the chaos system has not started');
   return { env, system };
-}
-
-/** Waits until RabbitMQ accepts AMQP connections again. */
-async function brokerUp(environment: TestEnvironment): Promise<void> {
-  await eventually(
-    async () => {
-      try {
-        const connection = await connect(environment.amqpUrl);
-        await connection.close();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    60_000,
-    'RabbitMQ accepting connections',
-  );
 }
 
 test.serial('rabbitmqctl close_all_connections during authorised writes → 503s, then recovery by itself', async (t) => {
@@ -91,7 +74,7 @@ test.serial(
     } finally {
       startingAt = stream.now();
       await environment.rabbitmqctl(['start_app']);
-      await brokerUp(environment);
+      await brokerAcceptsConnections(environment);
     }
     const restartedAt = stream.now();
     const recoveredAt = await stream.firstSuccessAfter(restartedAt, 30_000);
