@@ -81,3 +81,5 @@ export type {
   UserDeactivatedData,
   UserDeactivatedEvent,
 } from './events';
+
+export { decodeValidateTokenReply, decodeValidateTokenRequest } from './validate-token-codec';

@@ -76,7 +76,8 @@ test('each exchange schema accepts only its own events', (t) => {
 
 test('an event with a body of another type, a missing id or an unknown version is refused', (t) => {
   const wrongBody = { ...tokenRevoked, data: { user_id: 7 } };
-  const { id: _id, ...withoutId } = tokenRevoked;
+  const withoutId: Partial<TokenRevokedEvent> = { ...tokenRevoked };
+  delete withoutId.id;
   const futureVersion = { ...tokenRevoked, version: 2 };
   const extraField = { ...userDeactivated, data: { user_id: 7, admin: true } };
   const notUuid = { ...userDeactivated, id: 'not-a-uuid' };

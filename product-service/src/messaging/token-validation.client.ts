@@ -7,8 +7,7 @@ import {
   MESSAGE_TYPES,
   REQUEST_ID_HEADER,
   TRACEPARENT_HEADER,
-  decodeMessage,
-  validateTokenReplySchema,
+  decodeValidateTokenReply,
   type InvalidTokenReason,
   type ValidateTokenRequest,
 } from '@shop/shared-contracts';
@@ -262,7 +261,7 @@ export class TokenValidationClient implements TokenValidator {
       return;
     }
 
-    const decoded = decodeMessage(validateTokenReplySchema, message.content);
+    const decoded = decodeValidateTokenReply(message.content);
     if (!decoded.ok) {
       this.counters.malformedReplies += 1;
       this.logger.warn({ correlation_id: correlationId, problem: decoded.error }, 'malformed token-validation reply');

@@ -5,10 +5,9 @@ import {
   MESSAGE_TYPES,
   REQUEST_ID_HEADER,
   TRACEPARENT_HEADER,
-  decodeMessage,
+  decodeValidateTokenRequest,
   isSafeRequestId,
   isValidTraceparent,
-  validateTokenRequestSchema,
   type ValidateTokenReply,
 } from '@shop/shared-contracts';
 
@@ -204,7 +203,7 @@ export class TokenValidationResponder {
   }
 
   private async replyFor(message: ConsumeMessage, fields: { correlation_id: unknown }): Promise<ValidateTokenReply> {
-    const decoded = decodeMessage(validateTokenRequestSchema, message.content);
+    const decoded = decodeValidateTokenRequest(message.content);
     if (!decoded.ok) {
       this.logger.warn({ ...fields, problem: decoded.error }, 'malformed RPC request');
       return { error: { code: 'bad_request', message: decoded.error } };
