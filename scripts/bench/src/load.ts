@@ -15,6 +15,13 @@ export interface HttpLoadSpec {
   expectStatuses: number[];
   /** Replace the path per request by `${prefix}${random integer in [min, max]}`. */
   idPath?: { prefix: string; min: number; max: number };
+  /**
+   * Bearer tokens handed to the requests in turn, so concurrent requests carry different
+   * tokens, as concurrent clients would: with one shared token, validations in flight together
+   * share one RPC and the run would measure that, not the RPC path. Give at least as many as
+   * connections.
+   */
+  bearerTokens?: string[];
 }
 
 /**

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+import jwt from 'jsonwebtoken';
 
 import type { TestEnvironment } from '@shop/test-harness';
 
@@ -25,11 +27,19 @@ export interface Stack {
   password: string;
   userId: number;
   token: string;
+  /**
+   * More tokens of the same user, signed as user-service signs them (the bench holds the
+   * secret, as the bare echo does): one login per token would cost seconds of bcrypt each.
+   */
+  bearerTokens: string[];
   /** Ids of the seeded products. */
   productIds: { min: number; max: number };
 }
 
 /** Production settings shared by both services; each gets its own database and the private queue. */
+/** Tokens for load runs that hand each request in flight its own; at least the most connections. */
+const BEARER_TOKENS = 128;
+
 function productionEnv(env: TestEnvironment, queue: string): Record<string, string> {
   return { NODE_ENV: 'production', LOG_LEVEL: 'warn', AMQP_URL: env.amqpUrl, AUTH_RPC_QUEUE: queue };
 }
@@ -69,6 +79,9 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     {
       ...productionEnv(env, queue),
       DATABASE_URL: productDatabaseUrl,
+      // Every authorised write makes its RPC: the scenario measures that path. The cache has
+      // its own scenario.
+      AUTH_CACHE_TTL_MS: '0',
     },
     { profileDir: options.profileDir, nodeArgs: options.serviceNodeArgs },
   );
@@ -81,6 +94,24 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   const userId = (registered as { id: number }).id;
   const login = await postJson(`${user.baseUrl}/login`, credentials, 200);
   const token = (login as { access_token: string }).access_token;
+
+  const bearerTokens = Array.from({ length: BEARER_TOKENS }, () =>
+    jwt.sign({ username }, secretKey, {
+      algorithm: 'HS256',
+      expiresIn: '1h',
+      subject: String(userId),
+      jwtid: randomUUID(),
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+    }),
+  );
+  const probe = await fetch(`${user.baseUrl}/validate-token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: bearerTokens[0] }),
+  });
+  const verdict = (await probe.json()) as { valid?: boolean };
+  if (verdict.valid !== true) throw new Error(`user-service refuses the bench's tokens: ${JSON.stringify(verdict)}`);
 
   progress(`seeding ${options.products} products owned by user ${userId}`);
   const productIds = await seedProducts(productDatabaseUrl, userId, options.products);
@@ -96,6 +127,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     password,
     userId,
     token,
+    bearerTokens,
     productIds,
   };
 }

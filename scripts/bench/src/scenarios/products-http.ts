@@ -63,7 +63,8 @@ export async function productsHttp(ctx: ScenarioContext): Promise<Comparison[]> 
   };
   const create = {
     method: 'POST' as const,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token}` },
+    headers: { 'content-type': 'application/json' },
+    bearerTokens: stack.bearerTokens,
     body: NEW_PRODUCT,
     expectStatuses: [201],
   };

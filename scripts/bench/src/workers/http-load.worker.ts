@@ -19,7 +19,8 @@ async function drive(
   const latenciesMs: number[] = [];
   const outcomes: Record<string, number> = {};
   let errors = 0;
-  const { idPath } = spec;
+  const { idPath, bearerTokens } = spec;
+  let nextToken = 0;
   let finish: (error: unknown, result: autocannon.Result) => void = () => undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
     finish = (error, result) => {
@@ -39,16 +40,27 @@ async function drive(
       timeout: 30,
       // autocannon checks for the end of a run once per sample: 100 ms keeps short runs short.
       sampleInt: 100,
-      // Per-request paths (GET /products/{id} over the seeded ids) are set here, not in the spec,
-      // because functions do not cross the process boundary.
-      ...(idPath
+      // Per-request paths (GET /products/{id} over the seeded ids) and tokens are
+      // set here, not in the spec, because functions do not cross the process boundary.
+      ...(idPath || bearerTokens
         ? {
             requests: [
               {
-                setupRequest: (request: autocannon.Request) => ({
-                  ...request,
-                  path: `${idPath.prefix}${idPath.min + Math.floor(Math.random() * (idPath.max - idPath.min + 1))}`,
-                }),
+                setupRequest: (request: autocannon.Request) => {
+                  let changed = request;
+                  if (idPath) {
+                    const id = idPath.min + Math.floor(Math.random() * (idPath.max - idPath.min + 1));
+                    changed = { ...changed, path: `${idPath.prefix}${id}` };
+                  }
+                  if (bearerTokens) {
+                    // Round robin: the requests in flight at once are consecutive, so with at
+                    // least as many tokens as connections no two of them share a token.
+                    const token = bearerTokens[nextToken % bearerTokens.length] ?? '';
+                    nextToken += 1;
+                    changed = { ...changed, headers: { ...changed.headers, authorization: `Bearer ${token}` } };
+                  }
+                  return changed;
+                },
               },
             ],
           }
