@@ -23,7 +23,7 @@ export interface AppDeps {
   config: Pick<Config, 'http'>;
   logger: Logger;
   productService: ProductService;
-  /** Checks bearer tokens on writes: the RabbitMQ RPC client, or a fake in tests. */
+  /** Checks bearer tokens on writes: the validation cache in front of the RabbitMQ RPC client, or a fake. */
   tokenValidator: TokenValidator;
   healthChecks: HealthCheck[];
   /** False once shutdown has begun: /health turns 503 before the listener closes. */

@@ -98,7 +98,8 @@ const schema = Joi.object({
   AUTH_EVENTS_EXCHANGE: exchangeName.default(AUTH_EVENTS_EXCHANGE),
   PRODUCT_EVENTS_EXCHANGE: exchangeName.default(PRODUCT_EVENTS_EXCHANGE),
   AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(30_000),
-  AUTH_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(10_000),
+  // lru-cache preallocates its index arrays at `max`: a bound keeps a typo from costing gigabytes.
+  AUTH_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(1_000_000).default(10_000),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
 }).unknown(true);
 

@@ -6,16 +6,19 @@ import 'reflect-metadata';
 
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
-import { connectToBroker, connectionName, redactUrl } from './messaging/broker-connection';
+import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
+import { connectToBroker, connectionName, redactUrl, setupAll } from './messaging/broker-connection';
 import { ProductServiceMetrics } from './metrics';
 import { TokenValidationClient } from './messaging/token-validation.client';
 import { ProductRepository } from './repositories/product.repository';
+import { CachedTokenValidator } from './services/cached-token-validator';
 import { ProductService } from './services/product.service';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
@@ -47,10 +50,27 @@ async function main(): Promise<void> {
     observer: metrics.rpcClientObserver,
   });
   metrics.trackPendingCalls(() => tokenValidator.pendingCount);
+  // Every write goes through the cache, also with AUTH_CACHE_TTL_MS=0: concurrent checks of one
+  // token then still share one RPC.
+  const validationCache = new CachedTokenValidator({
+    inner: tokenValidator,
+    ttlMs: config.authCache.ttlMs,
+    maxEntries: config.authCache.maxEntries,
+    observer: metrics.authCacheObserver,
+  });
+  metrics.trackAuthCacheEntries(() => validationCache.size);
+  const authEvents = new AuthEventsSubscriber({
+    exchange: config.amqp.authEventsExchange,
+    queue: `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
+    cache: validationCache,
+    logger,
+    observer: metrics.authEventsObserver,
+  });
   const broker = await connectToBroker({
     url: config.amqp.url,
     connectionName: connectionName(SERVICE_NAME),
-    setup: tokenValidator.setup,
+    // Every component's setup runs, in this order, after every (re)connect.
+    setup: setupAll([tokenValidator.setup, authEvents.setup]),
     logger,
     onReconnect: () => {
       metrics.brokerReconnects.inc();
@@ -64,8 +84,8 @@ async function main(): Promise<void> {
     config,
     logger,
     productService,
-    tokenValidator,
-    healthChecks: [databaseHealthCheck(sequelize), tokenValidator.healthCheck()],
+    tokenValidator: validationCache,
+    healthChecks: [databaseHealthCheck(sequelize), tokenValidator.healthCheck(), authEvents.healthCheck()],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
   });
@@ -93,6 +113,7 @@ async function main(): Promise<void> {
 
     // In-flight writes finish first (each waits at most one RPC timeout), then the broker goes.
     await closeServer(server);
+    await authEvents.close();
     await tokenValidator.close();
     await broker.close().catch(() => undefined);
     await sequelize.close();

@@ -11,6 +11,32 @@ export interface RpcClientObserver {
   replyDropped(): void;
 }
 
+/**
+ * Why validations left the token-validation cache: `revocation` (an auth event evicted the
+ * user), `flush` (everything, after a reconnect), `capacity` (least recently used, cache full),
+ * `expired` (TTL or token expiry passed).
+ */
+export type AuthCacheEvictionReason = 'revocation' | 'flush' | 'capacity' | 'expired';
+
+/** What the token-validation cache reports; the metrics below implement it. */
+export interface AuthCacheObserver {
+  hit(): void;
+  miss(): void;
+  /** A validation joined one already in flight for the same token. */
+  shared(): void;
+  evicted(reason: AuthCacheEvictionReason, count: number): void;
+}
+
+/** What the auth-events subscriber reports; the metrics below implement it. */
+export interface AuthEventsObserver {
+  /** A schema-valid event arrived (duplicates included). */
+  received(type: string): void;
+  /** An event whose id was already handled. */
+  duplicate(): void;
+  /** A message that is not an auth event, dropped. */
+  malformed(): void;
+}
+
 /** Buckets for HTTP and RPC latencies, in seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -56,6 +82,50 @@ export class ProductServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly authCacheHits = new Counter({
+    name: 'auth_cache_hits_total',
+    help: 'Token validations answered from the cache, without an RPC',
+    registers: [this.registry],
+  });
+
+  readonly authCacheMisses = new Counter({
+    name: 'auth_cache_misses_total',
+    help: 'Token validations that sent an RPC',
+    registers: [this.registry],
+  });
+
+  readonly authCacheShared = new Counter({
+    name: 'auth_cache_shared_total',
+    help: 'Token validations that joined an RPC already in flight for the same token',
+    registers: [this.registry],
+  });
+
+  readonly authCacheEvictions = new Counter({
+    name: 'auth_cache_evictions_total',
+    help: 'Validations removed from the cache, by reason (revocation, flush, capacity, expired)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authEventsReceived = new Counter({
+    name: 'auth_events_received_total',
+    help: 'Schema-valid auth events received from user-service, by type (duplicates included)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authEventsDuplicates = new Counter({
+    name: 'auth_events_duplicates_total',
+    help: 'Auth events dropped because their id had already been handled',
+    registers: [this.registry],
+  });
+
+  readonly authEventsMalformed = new Counter({
+    name: 'auth_events_malformed_total',
+    help: 'Messages on the auth-events queue that were not auth events, dropped',
+    registers: [this.registry],
+  });
+
   constructor(options: { sequelize?: Sequelize; collectProcessMetrics?: boolean } = {}) {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.registry.setDefaultLabels({ service: 'product-service' });
@@ -80,6 +150,45 @@ export class ProductServiceMetrics {
       registers: [this.registry],
       collect() {
         this.set(pendingCount());
+      },
+    });
+  }
+
+  readonly authCacheObserver: AuthCacheObserver = {
+    hit: () => {
+      this.authCacheHits.inc();
+    },
+    miss: () => {
+      this.authCacheMisses.inc();
+    },
+    shared: () => {
+      this.authCacheShared.inc();
+    },
+    evicted: (reason, count) => {
+      this.authCacheEvictions.inc({ reason }, count);
+    },
+  };
+
+  readonly authEventsObserver: AuthEventsObserver = {
+    received: (type) => {
+      this.authEventsReceived.inc({ type });
+    },
+    duplicate: () => {
+      this.authEventsDuplicates.inc();
+    },
+    malformed: () => {
+      this.authEventsMalformed.inc();
+    },
+  };
+
+  /** Samples the entries of the token-validation cache at each scrape. */
+  trackAuthCacheEntries(entryCount: () => number): void {
+    new Gauge({
+      name: 'auth_cache_entries',
+      help: 'Token validations held in the cache (expired ones included until reclaimed)',
+      registers: [this.registry],
+      collect() {
+        this.set(entryCount());
       },
     });
   }

@@ -1,18 +1,14 @@
+import type { ProductSnapshot } from '@shop/shared-contracts';
+
 import type { ProductRecord } from '../repositories/product.repository';
 import type { NewProduct, ProductChanges } from '../services/product.service';
+import { toProductSnapshot } from '../services/product-snapshot';
 import type { ProductBody } from './products.schemas';
 
+export { priceToNumber } from '../services/product-snapshot';
+
 /** A product on the wire: snake_case, price a JSON number, timestamps ISO 8601 UTC. */
-export interface PublicProduct {
-  id: number;
-  name: string;
-  description: string | null;
-  price: number;
-  quantity: number;
-  owner_id: number;
-  created_at: string;
-  updated_at: string;
-}
+export type PublicProduct = ProductSnapshot;
 
 /**
  * Turns a validated price (a JSON number with at most 2 decimals and at most 12 digits) into
@@ -21,14 +17,6 @@ export interface PublicProduct {
  */
 export function priceToDecimal(price: number): string {
   return price.toFixed(2);
-}
-
-/**
- * NUMERIC(12,2) text back to a JSON number. The nearest double of a ≤ 12-digit decimal
- * serialises back to the same digits, so `"0.30"` is sent as `0.3`, never `0.30000000000000004`.
- */
-export function priceToNumber(decimal: string): number {
-  return Number(decimal);
 }
 
 export function toNewProduct(body: ProductBody): NewProduct {
@@ -44,15 +32,7 @@ export function toProductChanges(body: Partial<ProductBody>): ProductChanges {
   return changes;
 }
 
+/** The same snapshot the product's events carry, so an HTTP body and an event body never differ. */
 export function toPublicProduct(product: ProductRecord): PublicProduct {
-  return {
-    id: product.id,
-    name: product.name,
-    description: product.description,
-    price: priceToNumber(product.price),
-    quantity: product.quantity,
-    owner_id: product.ownerId,
-    created_at: product.createdAt.toISOString(),
-    updated_at: product.updatedAt.toISOString(),
-  };
+  return toProductSnapshot(product);
 }

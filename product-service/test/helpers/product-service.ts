@@ -15,9 +15,11 @@ import { loadConfig, type Config } from '../../src/config';
 import { createSequelize, databaseHealthCheck } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger, type Logger } from '../../src/logger';
-import { connectToBroker } from '../../src/messaging/broker-connection';
+import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
+import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
 import { TokenValidationClient } from '../../src/messaging/token-validation.client';
 import { ProductRepository } from '../../src/repositories/product.repository';
+import { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import { ProductService } from '../../src/services/product.service';
 
 /** A products row as stored, price as PostgreSQL's exact text. */
@@ -84,7 +86,7 @@ export async function openTestDatabase(env: TestEnvironment): Promise<TestDataba
 export interface ProductServiceOptions {
   /** The RPC queue this instance sends token checks to. */
   queue: string;
-  /** Environment overrides, e.g. `AUTH_RPC_TIMEOUT_MS`, `AMQP_URL`. */
+  /** Environment overrides, e.g. `AUTH_RPC_TIMEOUT_MS`, `AMQP_URL`, `AUTH_CACHE_TTL_MS`. */
   env?: Record<string, string>;
   /** Wait for the broker before returning. Default true. */
   waitForBroker?: boolean;
@@ -97,6 +99,10 @@ export interface StartedProductService {
   app: Express;
   config: Readonly<Config>;
   client: TokenValidationClient;
+  /** The token-validation cache in front of {@link client}; requireAuth asks it. */
+  cache: CachedTokenValidator;
+  /** Evicts from {@link cache} on the file's auth-events exchange (`config.amqp.authEventsExchange`). */
+  subscriber: AuthEventsSubscriber;
   broker: RecoveringChannelModel;
   /** The broker connection's name, unique to this instance. */
   connectionName: string;
@@ -122,6 +128,8 @@ export async function startProductService(
     AMQP_URL: env.amqpUrl,
     AUTH_RPC_QUEUE: options.queue,
     AUTH_RPC_TIMEOUT_MS: '500',
+    // One exchange per test file: events a test publishes reach only that file's instances.
+    AUTH_EVENTS_EXCHANGE: env.exchangeName('auth.events'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
@@ -137,9 +145,25 @@ export async function startProductService(
     maxPending: config.rpc.maxPending,
     logger,
   });
+  const cache = new CachedTokenValidator({
+    inner: client,
+    ttlMs: config.authCache.ttlMs,
+    maxEntries: config.authCache.maxEntries,
+  });
   instances += 1;
+  const subscriber = new AuthEventsSubscriber({
+    exchange: config.amqp.authEventsExchange,
+    queue: env.queueName(`product-service.auth-events.${instances}`),
+    cache,
+    logger,
+  });
   const connectionName = `product-service.test.${env.runId}.${instances}`;
-  const broker = await connectToBroker({ url: config.amqp.url, connectionName, setup: client.setup, logger });
+  const broker = await connectToBroker({
+    url: config.amqp.url,
+    connectionName,
+    setup: setupAll([client.setup, subscriber.setup]),
+    logger,
+  });
   let connection: ChannelModel | undefined;
   broker.on('connect', (model: ChannelModel) => {
     connection = model;
@@ -153,8 +177,8 @@ export async function startProductService(
     config,
     logger,
     productService: new ProductService({ products: new ProductRepository() }),
-    tokenValidator: client,
-    healthChecks: [databaseHealthCheck(database.sequelize), client.healthCheck()],
+    tokenValidator: cache,
+    healthChecks: [databaseHealthCheck(database.sequelize), client.healthCheck(), subscriber.healthCheck()],
   });
   const server = await listen(app);
   const { port } = server.address() as AddressInfo;
@@ -164,6 +188,8 @@ export async function startProductService(
     app,
     config,
     client,
+    cache,
+    subscriber,
     broker,
     connectionName,
     currentConnection: () => connection,
@@ -174,6 +200,7 @@ export async function startProductService(
         });
         server.closeAllConnections();
       });
+      await subscriber.close();
       await client.close();
       await broker.close();
     },

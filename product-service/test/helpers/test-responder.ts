@@ -72,6 +72,11 @@ export class TestResponder {
     return token;
   }
 
+  /** From now on answers `token` as `script` says (e.g. `revoked` once the test has logged it out). */
+  rescript(token: string, script: ReplyScript): void {
+    this.scripts.set(token, script);
+  }
+
   /** The requests that carried `token`, in arrival order. */
   requestsFor(token: string): ReceivedRequest[] {
     return this.received.get(token) ?? [];

@@ -1,10 +1,12 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { TestEnvironment } from '@shop/test-harness';
 
+import { AuthEventPublisher, tokenRevokedEvent } from '../helpers/auth-events';
 import { newUserId, productInput } from '../helpers/factories';
 import { call } from '../helpers/http';
 import { TestResponder } from '../helpers/test-responder';
@@ -29,6 +31,7 @@ test.after.always(async () => {
 interface LogLine {
   msg: string;
   port?: number;
+  queue?: string;
   level: number;
 }
 
@@ -74,11 +77,14 @@ test('the built service starts, creates and migrates its database, finishes in-f
     DATABASE_URL: environment.databaseUrl(environment.reserveDatabaseName('process')),
     AMQP_URL: environment.amqpUrl,
     AUTH_RPC_QUEUE: queue,
+    AUTH_EVENTS_EXCHANGE: environment.exchangeName('auth.events'),
   });
   t.teardown(() => service.child.kill('SIGKILL'));
 
   const { port } = await service.waitFor(/listening/);
   await service.waitFor(/ready to validate tokens/);
+  // The last setup of a connect: /health is 200 from then on.
+  await service.waitFor(/consuming auth events/);
   const baseUrl = `http://127.0.0.1:${port}`;
   t.is((await call(baseUrl, 'GET', '/health')).status, 200);
   t.true(service.lines.some((line) => line.msg === 'created database'));
@@ -99,6 +105,55 @@ test('the built service starts, creates and migrates its database, finishes in-f
   // Well under the keep-alive timeout: connections that go idle during shutdown are closed at once.
   t.true(Date.now() - stoppedAt < 3000, `exited ${Date.now() - stoppedAt} ms after SIGTERM`);
   t.truthy(service.lines.find((line) => line.msg === 'shut down cleanly'));
+});
+
+test('the built service caches validations and evicts them on auth events; /metrics counts both', async (t) => {
+  const environment = env!;
+  const exchange = environment.exchangeName('auth.events');
+  const service = startProcess({
+    PORT: '0',
+    DATABASE_URL: environment.databaseUrl(environment.reserveDatabaseName('process')),
+    AMQP_URL: environment.amqpUrl,
+    AUTH_RPC_QUEUE: queue,
+    AUTH_EVENTS_EXCHANGE: exchange,
+    AUTH_CACHE_TTL_MS: '300000',
+  });
+  t.teardown(() => service.child.kill('SIGKILL'));
+  const { port } = await service.waitFor(/listening/);
+  const consuming = await service.waitFor(/consuming auth events/);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const publisher = await AuthEventPublisher.start(environment.amqpUrl, exchange);
+  t.teardown(() => publisher.close());
+  const userId = newUserId();
+  const token = responder!.tokenFor({ reply: 'valid', userId });
+
+  const writes = [];
+  for (let write = 0; write < 3; write += 1) {
+    writes.push(await call(baseUrl, 'POST', '/products', { token, json: productInput() }));
+  }
+  publisher.publish(tokenRevokedEvent(userId));
+  const evicted = /^auth_cache_evictions_total\{[^}]*reason="revocation"[^}]*\} 1$/m;
+  let metrics = '';
+  const deadline = Date.now() + 5000;
+  while (!evicted.test(metrics) && Date.now() < deadline) {
+    metrics = (await call<string>(baseUrl, 'GET', '/metrics')).text;
+  }
+  const health = await call<{ checks: Record<string, unknown> }>(baseUrl, 'GET', '/health');
+
+  t.deepEqual(
+    writes.map((write) => write.status),
+    [201, 201, 201],
+  );
+  t.is(responder!.requestsFor(token).length, 1, 'one RPC for three writes');
+  t.is(consuming.queue, `product-service.auth-events.${hostname()}.${service.child.pid}`);
+  t.regex(metrics, evicted);
+  t.regex(metrics, /^auth_cache_hits_total\{[^}]*\} 2$/m);
+  t.regex(metrics, /^auth_cache_misses_total\{[^}]*\} 1$/m);
+  t.regex(metrics, /^auth_events_received_total\{[^}]*type="auth\.token_revoked"[^}]*\} 1$/m);
+  t.regex(metrics, /^auth_cache_entries\{[^}]*\} 0$/m);
+  t.like(health.body.checks, { auth_events: { status: 'up', exchange } });
+  service.child.kill('SIGTERM');
+  t.is(await service.exited, 0);
 });
 
 test('invalid configuration → exit 1 with one line naming every bad variable', async (t) => {

@@ -242,13 +242,14 @@ test('the broker closes our connection → pending calls fail at once, new calls
 });
 
 // Serial: AVA runs serial tests before the concurrent ones, so this load runs alone in this file.
-test.serial('1 000 concurrent authorised creates → all 201, 1 000 rows, nothing left pending', async (t) => {
+// 1 000 tokens: one token's concurrent checks would share one RPC (see auth-cache.test.ts).
+test.serial('1 000 concurrent creates with 1 000 tokens → 1 000 RPCs, all 201, 1 000 rows, none pending', async (t) => {
   const service = await ctx.startAnother({ env: { AUTH_RPC_TIMEOUT_MS: '20000' } });
   const ownerId = newUserId();
-  const token = ctx.responder.tokenFor({ reply: 'valid', userId: ownerId });
+  const tokens = Array.from({ length: 1000 }, () => ctx.responder.tokenFor({ reply: 'valid', userId: ownerId }));
 
   const started = performance.now();
-  const responses = await Promise.all(Array.from({ length: 1000 }, () => create(service, token)));
+  const responses = await Promise.all(tokens.map((token) => create(service, token)));
   t.log(`1000 creates in ${Math.round(performance.now() - started)} ms`);
 
   t.deepEqual([...new Set(responses.map((response) => response.status))], [201]);
