@@ -5,6 +5,8 @@
  * have (validation with every failing field, problem+json, request ids, helmet, logging), so
  * the gap to it is what those cost. Run as its own process; prints the ready line.
  */
+import { randomUUID } from 'node:crypto';
+
 import express, { type Request, type Response } from 'express';
 import { Pool } from 'pg';
 
@@ -33,6 +35,9 @@ interface ProductRow {
 
 const COLUMNS = 'id, name, description, price, quantity, owner_id, created_at, updated_at';
 
+/** Where the ideal's writes put their events: the outbox's shape, but no relay reads it. */
+const BARE_OUTBOX_TABLE = 'bench_bare_outbox_events';
+
 function toJson(row: ProductRow): Record<string, unknown> {
   return {
     ...row,
@@ -45,6 +50,9 @@ function toJson(row: ProductRow): Record<string, unknown> {
 async function main(): Promise<void> {
   const input = workerInput() as BareExpressPgInput;
   const pool = new Pool({ connectionString: input.databaseUrl, max: input.poolMax });
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${BARE_OUTBOX_TABLE} (LIKE outbox_events INCLUDING ALL)`,
+  );
   const rpc = await BareRpcClient.connect({
     amqpUrl: input.amqpUrl,
     queue: input.queue,
@@ -101,14 +109,24 @@ async function main(): Promise<void> {
       res.status(422).end();
       return;
     }
+    // The same durable work as product-service: the product and its event in one statement.
+    // The event goes to a table of the ideal's own, which nothing publishes from.
     const { rows } = await pool.query<ProductRow>(
-      `INSERT INTO products (name, description, price, quantity, owner_id) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      `WITH product AS (
+         INSERT INTO products (name, description, price, quantity, owner_id) VALUES ($1, $2, $3, $4, $5)
+         RETURNING ${COLUMNS}
+       ), event AS (
+         INSERT INTO ${BARE_OUTBOX_TABLE} (id, type, payload, occurred_at)
+         SELECT $6::uuid, 'product.created', to_jsonb(product), now() FROM product
+       )
+       SELECT * FROM product`,
       [
         body.name,
         typeof body.description === 'string' ? body.description : null,
         body.price,
         body.quantity,
         reply.user_id,
+        randomUUID(),
       ],
     );
     const row = rows[0];
