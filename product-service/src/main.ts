@@ -16,11 +16,20 @@ import { createLogger, type Logger } from './logger';
 import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
 import { connectToBroker, connectionName, redactUrl, setupAll } from './messaging/broker-connection';
 import { ProductServiceMetrics } from './metrics';
+import { OutboxRelay } from './messaging/outbox-relay';
 import { TokenValidationClient } from './messaging/token-validation.client';
+import { OutboxRepository } from './repositories/outbox.repository';
 import { ProductRepository } from './repositories/product.repository';
+import { transactionRunner } from './repositories/transaction';
 import { CachedTokenValidator } from './services/cached-token-validator';
 import { ProductService } from './services/product.service';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+
+/** How often published outbox events past their retention are deleted, in ms. */
+const OUTBOX_PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** How long a published event stays in the outbox (to look into what went out), in ms. */
+const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** A shutdown that has not finished by then is forced, in ms. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -59,6 +68,16 @@ async function main(): Promise<void> {
     observer: metrics.authCacheObserver,
   });
   metrics.trackAuthCacheEntries(() => validationCache.size);
+  const withTransaction = transactionRunner(sequelize);
+  const outbox = new OutboxRepository({ sequelize });
+  metrics.trackOutboxBacklog(() => outbox.backlog());
+  const relay = new OutboxRelay({
+    exchange: config.amqp.productEventsExchange,
+    outbox,
+    withTransaction,
+    logger,
+    observer: metrics.outboxObserver,
+  });
   const authEvents = new AuthEventsSubscriber({
     exchange: config.amqp.authEventsExchange,
     queue: `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
@@ -70,14 +89,33 @@ async function main(): Promise<void> {
     url: config.amqp.url,
     connectionName: connectionName(SERVICE_NAME),
     // Every component's setup runs, in this order, after every (re)connect.
-    setup: setupAll([tokenValidator.setup, authEvents.setup]),
+    setup: setupAll([tokenValidator.setup, authEvents.setup, relay.setup]),
     logger,
     onReconnect: () => {
       metrics.brokerReconnects.inc();
     },
   });
 
-  const productService = new ProductService({ products: new ProductRepository() });
+  relay.start();
+
+  const productService = new ProductService({
+    products: new ProductRepository(),
+    outbox,
+    withTransaction,
+    events: relay,
+  });
+
+  const outboxPurge = setInterval(() => {
+    outbox.purgePublished(new Date(Date.now() - OUTBOX_RETENTION_MS)).then(
+      (purged) => {
+        if (purged > 0) logger.info({ purged }, 'purged published outbox events');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not purge published outbox events');
+      },
+    );
+  }, OUTBOX_PURGE_INTERVAL_MS);
+  outboxPurge.unref();
 
   let acceptingTraffic = true;
   const app = createApp({
@@ -115,7 +153,10 @@ async function main(): Promise<void> {
     await closeServer(server);
     await authEvents.close();
     await tokenValidator.close();
+    // After HTTP, so the events of the last writes still go out; before the broker closes.
+    await relay.stop();
     await broker.close().catch(() => undefined);
+    clearInterval(outboxPurge);
     await sequelize.close();
     logger.info('shut down cleanly');
     process.exit(0);

@@ -37,6 +37,25 @@ export interface AuthEventsObserver {
   malformed(): void;
 }
 
+/** What the outbox relay reports; the metrics below implement it, tests may fake it. */
+export interface OutboxObserver {
+  /** An event the broker confirmed and the outbox marked published. */
+  eventPublished(type: string): void;
+  /** A publish attempt of `events` events failed; they stay in the outbox and are tried again. */
+  publishFailed(events: number): void;
+  /** An event that can never be published was parked. */
+  eventParked(): void;
+}
+
+/** The outbox's backlog as sampled for the gauges: events waiting and the oldest one's age. */
+export interface OutboxBacklogSample {
+  events: number;
+  oldestAgeSeconds: number;
+}
+
+/** A scrape waits this long for the backlog query, in ms; past it the gauges keep their last value. */
+const BACKLOG_SAMPLE_TIMEOUT_MS = 2000;
+
 /** Buckets for HTTP and RPC latencies, in seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -126,6 +145,25 @@ export class ProductServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly outboxEventsPublished = new Counter({
+    name: 'outbox_events_published_total',
+    help: 'Events published from the outbox and confirmed by the broker, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxPublishFailures = new Counter({
+    name: 'outbox_publish_failures_total',
+    help: 'Events whose publish attempt failed (broker gone, nack, confirm timeout); they are retried',
+    registers: [this.registry],
+  });
+
+  readonly outboxEventsParked = new Counter({
+    name: 'outbox_events_parked_total',
+    help: 'Events parked because they can never be published (they fail their schema)',
+    registers: [this.registry],
+  });
+
   constructor(options: { sequelize?: Sequelize; collectProcessMetrics?: boolean } = {}) {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.registry.setDefaultLabels({ service: 'product-service' });
@@ -192,6 +230,68 @@ export class ProductServiceMetrics {
       },
     });
   }
+
+  readonly outboxObserver: OutboxObserver = {
+    eventPublished: (type) => {
+      this.outboxEventsPublished.inc({ type });
+    },
+    publishFailed: (events) => {
+      this.outboxPublishFailures.inc(events);
+    },
+    eventParked: () => {
+      this.outboxEventsParked.inc();
+    },
+  };
+
+  /**
+   * Samples the outbox backlog at each scrape, with one query shared by both gauges. A query
+   * that fails or takes too long leaves the gauges at their last value rather than failing
+   * the scrape: /metrics must answer while the database is down.
+   */
+  trackOutboxBacklog(readBacklog: () => Promise<OutboxBacklogSample>): void {
+    const sample = sharedSample(readBacklog, BACKLOG_SAMPLE_TIMEOUT_MS);
+    new Gauge({
+      name: 'outbox_backlog_events',
+      help: 'Events recorded in the outbox and not yet published (parked ones excluded)',
+      registers: [this.registry],
+      async collect() {
+        const backlog = await sample();
+        if (backlog) this.set(backlog.events);
+      },
+    });
+    new Gauge({
+      name: 'outbox_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest event waiting in the outbox, in seconds; 0 when none waits',
+      registers: [this.registry],
+      async collect() {
+        const backlog = await sample();
+        if (backlog) this.set(backlog.oldestAgeSeconds);
+      },
+    });
+  }
+}
+
+/**
+ * One read at a time, shared by every caller while it runs (the gauges of one scrape), settling
+ * to undefined instead of failing or waiting past `timeoutMs`.
+ */
+function sharedSample<T>(read: () => Promise<T>, timeoutMs: number): () => Promise<T | undefined> {
+  let inFlight: Promise<T | undefined> | undefined;
+  return () => {
+    if (!inFlight) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, timeoutMs);
+      });
+      inFlight = Promise.race([read().catch(() => undefined), timeout]).finally(() => {
+        clearTimeout(timer);
+        inFlight = undefined;
+      });
+    }
+    return inFlight;
+  };
 }
 
 interface PoolCounts {

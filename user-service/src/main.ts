@@ -12,10 +12,13 @@ import { ConfigError, loadConfig } from './config';
 import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
-import { connectToBroker, connectionName, redactUrl } from './messaging/broker-connection';
+import { connectToBroker, connectionName, redactUrl, setupAll } from './messaging/broker-connection';
 import { UserServiceMetrics } from './metrics';
+import { OutboxRelay } from './messaging/outbox-relay';
 import { TokenValidationResponder } from './messaging/token-validation.responder';
+import { OutboxRepository } from './repositories/outbox.repository';
 import { RevokedTokenRepository } from './repositories/revoked-token.repository';
+import { transactionRunner } from './repositories/transaction';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
@@ -24,6 +27,12 @@ import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
 /** How often revocations of tokens that have expired anyway are deleted, in ms. */
 const REVOCATION_PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** How often published outbox events past their retention are deleted, in ms. */
+const OUTBOX_PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** How long a published event stays in the outbox (to look into what went out), in ms. */
+const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** A shutdown that has not finished by then is forced, in ms. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -47,10 +56,25 @@ async function main(): Promise<void> {
     logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
   }
 
+  const metrics = new UserServiceMetrics({ sequelize });
+  const withTransaction = transactionRunner(sequelize);
+  const outbox = new OutboxRepository({ sequelize });
+  metrics.trackOutboxBacklog(() => outbox.backlog());
+  const relay = new OutboxRelay({
+    exchange: config.amqp.authEventsExchange,
+    outbox,
+    withTransaction,
+    logger,
+    observer: metrics.outboxObserver,
+  });
+
   const revokedTokens = new RevokedTokenRepository();
   const authService = new AuthService({
     users: new UserRepository(),
     revokedTokens,
+    outbox,
+    withTransaction,
+    events: relay,
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens: new TokenService({
       secretKey: config.auth.secretKey,
@@ -61,7 +85,6 @@ async function main(): Promise<void> {
     }),
   });
 
-  const metrics = new UserServiceMetrics({ sequelize });
   const responder = new TokenValidationResponder({
     queue: config.amqp.rpcQueue,
     prefetch: config.amqp.prefetch,
@@ -72,12 +95,15 @@ async function main(): Promise<void> {
   const broker = await connectToBroker({
     url: config.amqp.url,
     connectionName: connectionName(SERVICE_NAME),
-    setup: responder.setup,
+    // Every component's setup runs, in this order, after every (re)connect.
+    setup: setupAll([responder.setup, relay.setup]),
     logger,
     onReconnect: () => {
       metrics.brokerReconnects.inc();
     },
   });
+
+  relay.start();
 
   // Revocations outlive their tokens only until the next sweep.
   const purge = setInterval(() => {
@@ -91,6 +117,18 @@ async function main(): Promise<void> {
     );
   }, REVOCATION_PURGE_INTERVAL_MS);
   purge.unref();
+
+  const outboxPurge = setInterval(() => {
+    outbox.purgePublished(new Date(Date.now() - OUTBOX_RETENTION_MS)).then(
+      (purged) => {
+        if (purged > 0) logger.info({ purged }, 'purged published outbox events');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not purge published outbox events');
+      },
+    );
+  }, OUTBOX_PURGE_INTERVAL_MS);
+  outboxPurge.unref();
 
   let acceptingTraffic = true;
   const app = createApp({
@@ -125,8 +163,11 @@ async function main(): Promise<void> {
     // HTTP and RPC drain side by side; both still need the database, which closes last.
     // Requests the responder had not taken stay in the queue for another instance.
     await Promise.all([closeServer(server), responder.stop()]);
+    // After HTTP, so the events of the last requests still go out; before the broker closes.
+    await relay.stop();
     await broker.close().catch(() => undefined);
     clearInterval(purge);
+    clearInterval(outboxPurge);
     await sequelize.close();
     logger.info('shut down cleanly');
     process.exit(0);

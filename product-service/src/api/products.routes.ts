@@ -3,6 +3,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { ProductService } from '../services/product.service';
 import { requireContentType } from './body-parsing';
 import { toNewProduct, toProductChanges, toPublicProduct } from './products.presenter';
+import { changeContextOf } from './request-context';
 import {
   createProductBodySchema,
   listProductsQuerySchema,
@@ -37,7 +38,7 @@ export function createProductsRouter(deps: ProductsRouterDeps): Router {
   router.post('/products', requireAuth, json, async (req, res) => {
     const { userId } = authenticatedUser(res);
     const body = parse(createProductBodySchema, req.body, 'body');
-    const product = await productService.create(toNewProduct(body), userId);
+    const product = await productService.create(toNewProduct(body), userId, changeContextOf(req));
     res.status(201).location(`/products/${product.id}`).json(toPublicProduct(product));
   });
 
@@ -45,7 +46,8 @@ export function createProductsRouter(deps: ProductsRouterDeps): Router {
   const update = async (req: Request, res: Response): Promise<void> => {
     const { userId } = authenticatedUser(res);
     const { params, body } = parseParamsAndBody(req, { params: productIdParamsSchema, body: updateProductBodySchema });
-    res.json(toPublicProduct(await productService.update(params.id, toProductChanges(body), userId)));
+    const product = await productService.update(params.id, toProductChanges(body), userId, changeContextOf(req));
+    res.json(toPublicProduct(product));
   };
   router.put('/products/:id', requireAuth, json, update);
   router.patch('/products/:id', requireAuth, json, update);
@@ -53,7 +55,7 @@ export function createProductsRouter(deps: ProductsRouterDeps): Router {
   router.delete('/products/:id', requireAuth, async (req, res) => {
     const { userId } = authenticatedUser(res);
     const { id } = parse(productIdParamsSchema, req.params, 'params');
-    await productService.delete(id, userId);
+    await productService.delete(id, userId, changeContextOf(req));
     res.status(204).end();
   });
 

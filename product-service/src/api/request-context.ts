@@ -5,6 +5,7 @@ import { pinoHttp } from 'pino-http';
 import { REQUEST_ID_HEADER, TRACEPARENT_HEADER, isSafeRequestId, isValidTraceparent } from '@shop/shared-contracts';
 
 import type { Logger } from '../logger';
+import type { ChangeContext } from '../services/change-context';
 import { currentTraceContext, runWithTraceContext } from '../trace-context';
 
 /** Query parameters whose values never reach the logs, should a client put a secret in a URL. */
@@ -49,6 +50,12 @@ export function requestContext(logger: Logger): RequestHandler {
 /** The id {@link requestContext} gave this request. */
 export function requestIdOf(req: { id?: unknown }): string {
   return typeof req.id === 'string' ? req.id : '';
+}
+
+/** What a service records about the request that asked for a change: its id, for the events it causes. */
+export function changeContextOf(req: { id?: unknown }): ChangeContext {
+  const requestId = requestIdOf(req);
+  return { requestId: requestId === '' ? null : requestId };
 }
 
 /**

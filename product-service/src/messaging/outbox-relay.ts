@@ -118,9 +118,10 @@ export class OutboxRelay implements EventNotifier {
   private reopenDelayMs: number;
   /** The drain in progress; at most one at a time. */
   private draining: Promise<void> | undefined;
-  /** Notifies so far: one that comes while a pass runs asks for one more pass. */
-  private notifications = 0;
-  private stopped = false;
+  /** Drain requests so far: one that comes while a pass runs asks for one more pass. */
+  private drainRequests = 0;
+  /** Set by stop(): no more polling, notifies or channels. */
+  private stopping = false;
 
   constructor(deps: OutboxRelayDeps) {
     this.exchange = deps.exchange;
@@ -145,7 +146,7 @@ export class OutboxRelay implements EventNotifier {
 
   /** Starts polling the outbox, and drains it once now. */
   start(): void {
-    if (this.stopped || this.pollTimer) return;
+    if (this.stopping || this.pollTimer) return;
     this.pollTimer = setInterval(() => {
       this.notify();
     }, this.pollIntervalMs);
@@ -160,7 +161,7 @@ export class OutboxRelay implements EventNotifier {
    * never takes the connection (and the token-validation RPC on it) down.
    */
   readonly setup = async (model: ChannelModel): Promise<void> => {
-    if (this.stopped) return;
+    if (this.stopping) return;
     this.connection = model;
     model.once('close', () => {
       if (this.connection === model) this.connection = undefined;
@@ -170,8 +171,36 @@ export class OutboxRelay implements EventNotifier {
 
   /** Schedules a drain: at once when none runs, else one more pass after the current one. */
   notify(): void {
-    if (this.stopped) return;
-    this.notifications += 1;
+    if (!this.stopping) this.requestDrain();
+  }
+
+  /**
+   * Stops polling, drains once more (so what the last requests recorded goes out now rather than
+   * at the next start), waits for that up to `timeoutMs`, and closes the channel. Whatever is
+   * left in the outbox goes out when an instance runs again.
+   */
+  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.reopenTimer);
+    this.requestDrain();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.draining,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Without a channel a batch still in flight fails and rolls back, and no further one starts.
+    const { channel } = this;
+    this.channel = undefined;
+    if (channel) await channel.close().catch(() => undefined);
+  }
+
+  private requestDrain(): void {
+    this.drainRequests += 1;
     if (this.draining) return;
     this.draining = this.drainWhileRequested()
       .catch((error: unknown) => {
@@ -180,29 +209,6 @@ export class OutboxRelay implements EventNotifier {
       .finally(() => {
         this.draining = undefined;
       });
-  }
-
-  /**
-   * Stops polling, waits (up to `timeoutMs`) for the batch in flight, and closes the channel.
-   * Events left in the outbox go out when an instance runs again.
-   */
-  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.pollTimer);
-    clearTimeout(this.reopenTimer);
-    if (this.draining) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.draining,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    const { channel } = this;
-    this.channel = undefined;
-    if (channel) await channel.close().catch(() => undefined);
   }
 
   private async openChannel(model: ChannelModel): Promise<void> {
@@ -217,7 +223,7 @@ export class OutboxRelay implements EventNotifier {
         this.onChannelClosed(channel, model);
       });
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
-      if (this.stopped) {
+      if (this.stopping) {
         await channel.close().catch(() => undefined);
         return;
       }
@@ -240,25 +246,25 @@ export class OutboxRelay implements EventNotifier {
   }
 
   private scheduleReopen(model: ChannelModel): void {
-    if (this.stopped) return;
+    if (this.stopping) return;
     clearTimeout(this.reopenTimer);
     const delay = this.reopenDelayMs;
     this.reopenDelayMs = Math.min(delay * 2, MAX_REOPEN_DELAY_MS);
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;
-      if (this.stopped || this.channel || this.connection !== model) return;
+      if (this.stopping || this.channel || this.connection !== model) return;
       void this.openChannel(model);
     }, delay);
     this.reopenTimer.unref();
   }
 
   private async drainWhileRequested(): Promise<void> {
-    let notificationsSeen: number;
+    let requestsSeen: number;
     let drained: boolean;
     do {
-      notificationsSeen = this.notifications;
+      requestsSeen = this.drainRequests;
       drained = await this.drain();
-    } while (drained && this.notifications !== notificationsSeen && !this.stopped);
+    } while (drained && this.drainRequests !== requestsSeen);
   }
 
   /** Relays batches until one comes back short. False when a batch failed: the next poll retries. */
@@ -266,7 +272,7 @@ export class OutboxRelay implements EventNotifier {
     for (;;) {
       const { channel } = this;
       // Without a channel the events wait in the outbox; the next setup drains them.
-      if (!channel || this.stopped) return true;
+      if (!channel) return true;
       const claimed = await this.relayBatch(channel);
       if (claimed === undefined) return false;
       if (claimed < this.batchSize) return true;

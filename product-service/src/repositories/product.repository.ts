@@ -1,7 +1,11 @@
-import type { UniqueConstraintError } from 'sequelize';
+import { QueryTypes, type UniqueConstraintError } from 'sequelize';
 
-import { ProductModel } from '../models/product.model';
+import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
+
+import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
 import { BaseRepository } from './base.repository';
+import { isoTimestampSql } from './outbox.repository';
+import type { TransactionOptions } from './transaction';
 
 /** A product as the layers above see it. */
 export interface ProductRecord {
@@ -16,9 +20,93 @@ export interface ProductRecord {
   updatedAt: Date;
 }
 
+/** The envelope fields of a `product.created` event that the service decides; SQL fills in the rest. */
+export type ProductCreatedHeader = Pick<ProductCreatedEvent, 'id' | 'version' | 'request_id'>;
+
+/** A products row's columns named as {@link ProductRecord}'s fields, for plain SQL. */
+const RECORD_COLUMNS =
+  'id, name, description, price, quantity, owner_id AS "ownerId", created_at AS "createdAt", updated_at AS "updatedAt"';
+
+/**
+ * SQL building, from the products row `alias`, the jsonb that toProductSnapshot
+ * (services/product-snapshot.ts) builds from a record: the same keys, the same values. NUMERIC
+ * becomes a jsonb number with the same digits (`19.90`), which JSON.parse reads as the double
+ * Number("19.90") gives; timestamps are rendered as toISOString renders them.
+ */
+function productSnapshotSql(alias: string): string {
+  return `jsonb_build_object(
+    'id', ${alias}.id,
+    'name', ${alias}.name,
+    'description', ${alias}.description,
+    'price', ${alias}.price,
+    'quantity', ${alias}.quantity,
+    'owner_id', ${alias}.owner_id,
+    'created_at', ${isoTimestampSql(`${alias}.created_at`)},
+    'updated_at', ${isoTimestampSql(`${alias}.updated_at`)})`;
+}
+
+/**
+ * Inserts the product and its `product.created` outbox event in one statement: one round trip
+ * on the hot path, atomic without BEGIN/COMMIT (a statement is its own transaction). The
+ * event's occurred_at and the product's timestamps are the same `now()`.
+ */
+const CREATE_WITH_EVENT_SQL = `
+  WITH product AS (
+    INSERT INTO products (name, description, price, quantity, owner_id)
+    VALUES ($name, $description, $price, $quantity, $ownerId)
+    RETURNING *
+  ), event AS (
+    INSERT INTO outbox_events (id, type, payload, occurred_at)
+    SELECT $eventId::uuid,
+           $type::text,
+           jsonb_build_object(
+             'id', $eventId::uuid,
+             'type', $type::text,
+             'version', $version::integer,
+             'occurred_at', ${isoTimestampSql('now()')},
+             'request_id', $requestId::text,
+             'data', jsonb_build_object('product', ${productSnapshotSql('product')}, 'actor_id', product.owner_id)),
+           now()
+      FROM product
+  )
+  SELECT ${RECORD_COLUMNS} FROM product`;
+
 export class ProductRepository extends BaseRepository<ProductModel, ProductRecord> {
   constructor() {
     super(ProductModel);
+  }
+
+  /**
+   * Creates a product and records its `product.created` event (the owner is the actor) in one
+   * statement. The event's `data.product` is exactly what toProductSnapshot makes of the record
+   * returned, i.e. the HTTP response's body.
+   */
+  async createWithCreatedEvent(values: ProductCreationAttributes, event: ProductCreatedHeader): Promise<ProductRecord> {
+    return this.run(async () => {
+      const [created] = await this.sequelize.query<ProductRecord>(CREATE_WITH_EVENT_SQL, {
+        type: QueryTypes.SELECT,
+        bind: {
+          ...values,
+          eventId: event.id,
+          type: EVENT_TYPES.productCreated,
+          version: event.version,
+          requestId: event.request_id,
+        },
+      });
+      if (!created) throw new Error('the product insert returned no row');
+      return created;
+    });
+  }
+
+  /** Deletes one row and returns it as it was just before; null when no row has that id. */
+  async deleteReturning(id: number, options: TransactionOptions = {}): Promise<ProductRecord | null> {
+    return this.run(async () => {
+      const [deleted] = await this.sequelize.query<ProductRecord>(
+        `DELETE FROM products WHERE id = $id RETURNING ${RECORD_COLUMNS}`,
+        { type: QueryTypes.SELECT, bind: { id }, transaction: options.transaction },
+      );
+      return deleted ?? null;
+    });
   }
 
   protected toRecord(instance: ProductModel): ProductRecord {

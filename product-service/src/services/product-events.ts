@@ -17,10 +17,10 @@ export function productChangedEvent(
   actorId: number,
   context: ChangeContext,
 ): NewEvent<ProductEvent> {
-  return { ...envelope(context), type, data: { product: toProductSnapshot(product), actor_id: actorId } };
+  return { ...eventEnvelope(context), type, data: { product: toProductSnapshot(product), actor_id: actorId } };
 }
 
 /** What every new event starts with; `occurred_at` is stamped by the outbox when it is recorded. */
-export function envelope(context: ChangeContext): Pick<DomainEvent, 'id' | 'version' | 'request_id'> {
+export function eventEnvelope(context: ChangeContext): Pick<DomainEvent, 'id' | 'version' | 'request_id'> {
   return { id: uuidv4(), version: EVENT_VERSION, request_id: context.requestId };
 }

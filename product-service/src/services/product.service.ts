@@ -1,6 +1,13 @@
+import { EVENT_TYPES } from '@shop/shared-contracts';
+
 import { ForbiddenError, NotFoundError } from '../errors';
 import type { Page } from '../repositories/base.repository';
+import type { OutboxRepository } from '../repositories/outbox.repository';
 import type { ProductRecord, ProductRepository } from '../repositories/product.repository';
+import type { Transaction, TransactionRunner } from '../repositories/transaction';
+import type { ChangeContext } from './change-context';
+import type { EventNotifier } from './event-notifier';
+import { eventEnvelope, productChangedEvent } from './product-events';
 
 /** What a client gives to create a product; `price` is an exact two-place decimal string. */
 export interface NewProduct {
@@ -15,13 +22,28 @@ export type ProductChanges = Partial<NewProduct>;
 
 export interface ProductServiceDeps {
   products: ProductRepository;
+  /** Where `product.updated` and `product.deleted` are recorded, in the change's transaction. */
+  outbox: OutboxRepository;
+  withTransaction: TransactionRunner;
+  /** Told after a commit that recorded events, so they go out at once. */
+  events: EventNotifier;
 }
 
+/**
+ * Products and their events: every write stores the change and its `product.*` event together
+ * (both or neither), and only a change that happened records an event — a 4xx records none.
+ */
 export class ProductService {
   private readonly products: ProductRepository;
+  private readonly outbox: OutboxRepository;
+  private readonly withTransaction: TransactionRunner;
+  private readonly events: EventNotifier;
 
   constructor(deps: ProductServiceDeps) {
     this.products = deps.products;
+    this.outbox = deps.outbox;
+    this.withTransaction = deps.withTransaction;
+    this.events = deps.events;
   }
 
   /** Products ordered by id, with the total count for paging. */
@@ -35,26 +57,44 @@ export class ProductService {
     return product;
   }
 
-  /** Creates a product owned by `ownerId`, the authenticated caller. */
-  async create(input: NewProduct, ownerId: number): Promise<ProductRecord> {
-    return this.products.create({ ...input, ownerId });
+  /** Creates a product owned by `ownerId`, the authenticated caller, with its `product.created` event. */
+  async create(input: NewProduct, ownerId: number, context: ChangeContext): Promise<ProductRecord> {
+    const product = await this.products.createWithCreatedEvent({ ...input, ownerId }, eventEnvelope(context));
+    this.events.notify();
+    return product;
   }
 
   /** Changes only the given fields. 404 before 403: a missing product is reported as such to anyone. */
-  async update(id: number, changes: ProductChanges, actorId: number): Promise<ProductRecord> {
-    await this.ownedProduct(id, actorId);
-    const updated = await this.products.update(id, changes);
-    if (!updated) throw notFound(id);
+  async update(id: number, changes: ProductChanges, actorId: number, context: ChangeContext): Promise<ProductRecord> {
+    const updated = await this.withTransaction(async (transaction) => {
+      await this.ownedProduct(id, actorId, transaction);
+      const product = await this.products.update(id, changes, { transaction });
+      if (!product) throw notFound(id);
+      await this.outbox.add(productChangedEvent(EVENT_TYPES.productUpdated, product, actorId, context), {
+        transaction,
+      });
+      return product;
+    });
+    this.events.notify();
     return updated;
   }
 
-  async delete(id: number, actorId: number): Promise<void> {
-    await this.ownedProduct(id, actorId);
-    if (!(await this.products.delete(id))) throw notFound(id);
+  /** Deletes a product; its `product.deleted` event carries it as it was just before. */
+  async delete(id: number, actorId: number, context: ChangeContext): Promise<void> {
+    await this.withTransaction(async (transaction) => {
+      await this.ownedProduct(id, actorId, transaction);
+      const deleted = await this.products.deleteReturning(id, { transaction });
+      if (!deleted) throw notFound(id);
+      await this.outbox.add(productChangedEvent(EVENT_TYPES.productDeleted, deleted, actorId, context), {
+        transaction,
+      });
+    });
+    this.events.notify();
   }
 
-  private async ownedProduct(id: number, actorId: number): Promise<ProductRecord> {
-    const product = await this.get(id);
+  private async ownedProduct(id: number, actorId: number, transaction: Transaction): Promise<ProductRecord> {
+    const product = await this.products.findById(id, { transaction });
+    if (!product) throw notFound(id);
     if (product.ownerId !== actorId) throw new ForbiddenError('Only the owner of this product may change it.');
     return product;
   }

@@ -17,10 +17,14 @@ import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger, type Logger } from '../../src/logger';
 import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
 import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
+import { OutboxRelay } from '../../src/messaging/outbox-relay';
 import { TokenValidationClient } from '../../src/messaging/token-validation.client';
+import { OutboxRepository } from '../../src/repositories/outbox.repository';
 import { ProductRepository } from '../../src/repositories/product.repository';
+import { transactionRunner } from '../../src/repositories/transaction';
 import { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import { ProductService } from '../../src/services/product.service';
+import type { TokenValidator } from '../../src/services/token-validator';
 
 /** A products row as stored, price as PostgreSQL's exact text. */
 export interface ProductRow {
@@ -92,6 +96,8 @@ export interface ProductServiceOptions {
   waitForBroker?: boolean;
   /** Where the service's log lines go, to read them in a test; stdout when absent. */
   logDestination?: DestinationStream;
+  /** Checks the bearer tokens instead of the cache and RPC client (which still run), e.g. a fake. */
+  tokenValidator?: TokenValidator;
 }
 
 export interface StartedProductService {
@@ -103,6 +109,9 @@ export interface StartedProductService {
   cache: CachedTokenValidator;
   /** Evicts from {@link cache} on the file's auth-events exchange (`config.amqp.authEventsExchange`). */
   subscriber: AuthEventsSubscriber;
+  /** Publishes the outbox to the file's own `product.events` exchange (`config.amqp.productEventsExchange`). */
+  relay: OutboxRelay;
+  outbox: OutboxRepository;
   broker: RecoveringChannelModel;
   /** The broker connection's name, unique to this instance. */
   connectionName: string;
@@ -130,6 +139,7 @@ export async function startProductService(
     AUTH_RPC_TIMEOUT_MS: '500',
     // One exchange per test file: events a test publishes reach only that file's instances.
     AUTH_EVENTS_EXCHANGE: env.exchangeName('auth.events'),
+    PRODUCT_EVENTS_EXCHANGE: env.exchangeName('product.events'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
@@ -157,11 +167,19 @@ export async function startProductService(
     cache,
     logger,
   });
+  const withTransaction = transactionRunner(database.sequelize);
+  const outbox = new OutboxRepository({ sequelize: database.sequelize });
+  const relay = new OutboxRelay({
+    exchange: config.amqp.productEventsExchange,
+    outbox,
+    withTransaction,
+    logger,
+  });
   const connectionName = `product-service.test.${env.runId}.${instances}`;
   const broker = await connectToBroker({
     url: config.amqp.url,
     connectionName,
-    setup: setupAll([client.setup, subscriber.setup]),
+    setup: setupAll([client.setup, subscriber.setup, relay.setup]),
     logger,
   });
   let connection: ChannelModel | undefined;
@@ -172,12 +190,13 @@ export async function startProductService(
     connection = undefined;
   });
   if (options.waitForBroker ?? true) await broker.waitForConnect();
+  relay.start();
 
   const app = createApp({
     config,
     logger,
-    productService: new ProductService({ products: new ProductRepository() }),
-    tokenValidator: cache,
+    productService: new ProductService({ products: new ProductRepository(), outbox, withTransaction, events: relay }),
+    tokenValidator: options.tokenValidator ?? cache,
     healthChecks: [databaseHealthCheck(database.sequelize), client.healthCheck(), subscriber.healthCheck()],
   });
   const server = await listen(app);
@@ -190,6 +209,8 @@ export async function startProductService(
     client,
     cache,
     subscriber,
+    relay,
+    outbox,
     broker,
     connectionName,
     currentConnection: () => connection,
@@ -202,6 +223,7 @@ export async function startProductService(
       });
       await subscriber.close();
       await client.close();
+      await relay.stop(1000);
       await broker.close();
     },
   };

@@ -23,6 +23,8 @@ function environment(): TestEnvironment {
   return env;
 }
 
+const ALL_MIGRATIONS = ['0001-create-products', '0002-create-outbox-events'];
+
 const logger = createLogger({ level: 'silent', service: 'product-service', version: 'test' });
 
 /** A connection without models: migrations own the schema, and the app's model stays untouched. */
@@ -47,8 +49,8 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   t.teardown(() => sequelize.close());
   const migrator = createMigrator(sequelize);
 
-  t.deepEqual(await migrateToLatest(sequelize), ['0001-create-products']);
-  t.deepEqual(await tables(sequelize), ['products', 'schema_migrations']);
+  t.deepEqual(await migrateToLatest(sequelize), ALL_MIGRATIONS);
+  t.deepEqual(await tables(sequelize), ['outbox_events', 'products', 'schema_migrations']);
   t.deepEqual(await migrateToLatest(sequelize), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });
@@ -56,7 +58,7 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   await migrator.up();
   t.deepEqual(
     (await migrator.executed()).map((migration) => migration.name),
-    ['0001-create-products'],
+    ALL_MIGRATIONS,
   );
 });
 
@@ -118,7 +120,7 @@ test('migrations → concurrent starts (replicas) migrate once, without errors',
   t.teardown(() => Promise.all(instances.map((instance) => instance.close())));
 
   const applied = await Promise.all(instances.map((instance) => migrateToLatest(instance)));
-  t.deepEqual(applied.flat(), ['0001-create-products']);
+  t.deepEqual(applied.flat(), ALL_MIGRATIONS);
 });
 
 test('ensureDatabaseExists → creates a missing database, and is a no-op when it exists', async (t) => {

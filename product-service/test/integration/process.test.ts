@@ -78,6 +78,7 @@ test('the built service starts, creates and migrates its database, finishes in-f
     AMQP_URL: environment.amqpUrl,
     AUTH_RPC_QUEUE: queue,
     AUTH_EVENTS_EXCHANGE: environment.exchangeName('auth.events'),
+    PRODUCT_EVENTS_EXCHANGE: environment.exchangeName('product.events'),
   });
   t.teardown(() => service.child.kill('SIGKILL'));
 
@@ -116,6 +117,7 @@ test('the built service caches validations and evicts them on auth events; /metr
     AMQP_URL: environment.amqpUrl,
     AUTH_RPC_QUEUE: queue,
     AUTH_EVENTS_EXCHANGE: exchange,
+    PRODUCT_EVENTS_EXCHANGE: environment.exchangeName('product.events'),
     AUTH_CACHE_TTL_MS: '300000',
   });
   t.teardown(() => service.child.kill('SIGKILL'));

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 
 import type { AuthService } from '../services/auth.service';
 import { requireContentType } from './body-parsing';
+import { changeContextOf } from './request-context';
 import { callerOf } from './require-auth';
 import { revokeBodySchema, updateMeBodySchema } from './users.schemas';
 import { toPublicUser } from './users.presenter';
@@ -12,8 +13,8 @@ export function createUsersRouter(deps: { authService: AuthService; requireAuth:
   const { authService, requireAuth } = deps;
   const router = Router();
 
-  router.post('/logout', requireAuth, async (_req, res) => {
-    await authService.logout(callerOf(res));
+  router.post('/logout', requireAuth, async (req, res) => {
+    await authService.logout(callerOf(res), changeContextOf(req));
     res.status(204).end();
   });
 
@@ -23,7 +24,7 @@ export function createUsersRouter(deps: { authService: AuthService; requireAuth:
     requireContentType('application/x-www-form-urlencoded', 'application/json'),
     async (req, res) => {
       const { token } = parse(revokeBodySchema, req.body, 'body');
-      await authService.revoke(token, callerOf(res));
+      await authService.revoke(token, callerOf(res), changeContextOf(req));
       // RFC 7009 §2.2: 200 whether or not the token was valid or known.
       res.set('Cache-Control', 'no-store').status(200).json({});
     },
@@ -31,7 +32,7 @@ export function createUsersRouter(deps: { authService: AuthService; requireAuth:
 
   router.patch('/users/me', requireAuth, requireContentType('application/json'), async (req, res) => {
     parse(updateMeBodySchema, req.body, 'body');
-    res.json(toPublicUser(await authService.deactivate(callerOf(res))));
+    res.json(toPublicUser(await authService.deactivate(callerOf(res), changeContextOf(req))));
   });
 
   return router;

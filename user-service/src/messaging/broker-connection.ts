@@ -5,13 +5,26 @@ import type { Logger } from '../logger';
 
 export type { ChannelModel, RecoveringChannelModel };
 
+/** What runs on a fresh connection: declares a component's topology and opens its channels. */
+export type BrokerSetup = (model: ChannelModel) => Promise<void>;
+
+/**
+ * Several components' setups as the connection's one setup, run in order after every
+ * (re)connect. One that throws fails the whole setup, and the connection is retried.
+ */
+export function setupAll(setups: readonly BrokerSetup[]): BrokerSetup {
+  return async (model) => {
+    for (const setup of setups) await setup(model);
+  };
+}
+
 export interface BrokerConnectionOptions {
   url: string;
   /** Shown as the connection's name in the RabbitMQ management UI. */
   connectionName: string;
   logger: Logger;
   /** Runs after every (re)connect: declare the topology and start consuming here. */
-  setup: (model: ChannelModel) => Promise<void>;
+  setup: BrokerSetup;
   /** Called each time the connection comes back after a loss (not on the first connect). */
   onReconnect?: () => void;
 }

@@ -1,19 +1,13 @@
-import {
-  ConnectionError,
-  DatabaseError,
-  TimeoutError,
-  UniqueConstraintError,
-  type Attributes,
-  type CreationAttributes,
-  type WhereOptions,
-} from 'sequelize';
+import type { Attributes, CreationAttributes, Sequelize, UniqueConstraintError, WhereOptions } from 'sequelize';
 import type { Model, ModelCtor } from 'sequelize-typescript';
 
-import { AppError, ConflictError, ServiceUnavailableError } from '../errors';
+import { translateDatabaseErrors } from './database-errors';
+import type { TransactionOptions } from './transaction';
 
 /**
  * Generic CRUD over one model, returning plain records rather than model instances.
- * Every Sequelize error is translated here, so none leaves `repositories/`.
+ * Every Sequelize error is translated here, so none leaves `repositories/`. Each method runs
+ * inside the caller's transaction when one is given, on its own otherwise.
  */
 export abstract class BaseRepository<M extends Model, TRecord> {
   protected constructor(protected readonly model: ModelCtor<M>) {}
@@ -24,9 +18,9 @@ export abstract class BaseRepository<M extends Model, TRecord> {
   /** The conflict sentence for a unique violation, e.g. "Username already taken". */
   protected abstract conflictDetail(error: UniqueConstraintError): string;
 
-  async findById(id: number): Promise<TRecord | null> {
+  async findById(id: number, options: TransactionOptions = {}): Promise<TRecord | null> {
     return this.run(async () => {
-      const instance = await this.model.findByPk(id);
+      const instance = await this.model.findByPk(id, { transaction: options.transaction });
       return instance ? this.toRecord(instance) : null;
     });
   }
@@ -38,25 +32,26 @@ export abstract class BaseRepository<M extends Model, TRecord> {
     });
   }
 
-  async create(values: CreationAttributes<M>): Promise<TRecord> {
-    return this.run(async () => this.toRecord(await this.model.create(values)));
+  async create(values: CreationAttributes<M>, options: TransactionOptions = {}): Promise<TRecord> {
+    return this.run(async () => this.toRecord(await this.model.create(values, { transaction: options.transaction })));
   }
 
   /** Updates the given fields of one row; null when no row has that id. */
-  async update(id: number, values: Partial<Attributes<M>>): Promise<TRecord | null> {
+  async update(id: number, values: Partial<Attributes<M>>, options: TransactionOptions = {}): Promise<TRecord | null> {
     return this.run(async () => {
-      const instance = await this.model.findByPk(id);
+      const { transaction } = options;
+      const instance = await this.model.findByPk(id, { transaction });
       if (!instance) return null;
-      await instance.update(values);
+      await instance.update(values, { transaction });
       return this.toRecord(instance);
     });
   }
 
   /** Deletes one row; false when no row has that id. */
-  async delete(id: number): Promise<boolean> {
+  async delete(id: number, options: TransactionOptions = {}): Promise<boolean> {
     return this.run(async () => {
       const where = { id } as unknown as WhereOptions<Attributes<M>>;
-      return (await this.model.destroy({ where })) > 0;
+      return (await this.model.destroy({ where, transaction: options.transaction })) > 0;
     });
   }
 
@@ -64,51 +59,15 @@ export abstract class BaseRepository<M extends Model, TRecord> {
     return this.run(() => this.model.count());
   }
 
+  /** The Sequelize instance the model is registered with, for the queries a model cannot express. */
+  protected get sequelize(): Sequelize {
+    const { sequelize } = this.model;
+    if (!sequelize) throw new Error(`${this.model.name} is not registered with a Sequelize instance`);
+    return sequelize;
+  }
+
   /** Runs a query and translates driver errors into the application's errors. */
   protected async run<T>(query: () => Promise<T>): Promise<T> {
-    try {
-      return await query();
-    } catch (error) {
-      throw this.translate(error);
-    }
+    return translateDatabaseErrors(query, (error) => this.conflictDetail(error));
   }
-
-  private translate(error: unknown): Error {
-    if (error instanceof AppError) return error;
-    if (error instanceof UniqueConstraintError) return new ConflictError(this.conflictDetail(error), error);
-    if (
-      error instanceof ConnectionError ||
-      error instanceof TimeoutError ||
-      isPoolTimeout(error) ||
-      isConnectionLost(error)
-    ) {
-      return new ServiceUnavailableError('The database is unavailable; try again shortly.', { cause: error });
-    }
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-/**
- * SQLSTATE classes that say the server could not serve the query, not that the query was wrong:
- * 08 connection exception, 53 insufficient resources (too many connections), 57 operator
- * intervention (`pg_terminate_backend`, shutdown, statement timeout).
- */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
-
-/** pg's errors when the socket under a query goes away, which carry no SQLSTATE. */
-const CONNECTION_LOST = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/;
-
-/**
- * A query failed because its connection was lost mid-flight (the backend terminated, the
- * server restarting): Sequelize reports it as a plain DatabaseError, yet it is an outage.
- */
-function isConnectionLost(error: unknown): boolean {
-  if (!(error instanceof DatabaseError)) return false;
-  const { code, message } = error.parent as Error & { code?: unknown };
-  return (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) || CONNECTION_LOST.test(message);
-}
-
-/** Sequelize's pool gives up with a plain error when no connection can be had in time. */
-function isPoolTimeout(error: unknown): boolean {
-  return error instanceof Error && error.name === 'SequelizeConnectionAcquireTimeoutError';
 }

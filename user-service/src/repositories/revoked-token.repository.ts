@@ -1,7 +1,8 @@
-import { Op, type UniqueConstraintError } from 'sequelize';
+import { Op, QueryTypes, type UniqueConstraintError } from 'sequelize';
 
 import { RevokedTokenModel } from '../models/revoked-token.model';
 import { BaseRepository } from './base.repository';
+import type { TransactionOptions } from './transaction';
 
 export interface RevokedTokenRecord {
   jti: string;
@@ -16,9 +17,24 @@ export class RevokedTokenRepository extends BaseRepository<RevokedTokenModel, Re
     super(RevokedTokenModel);
   }
 
-  /** Remembers a token as revoked until it expires; revoking it again changes nothing. */
-  async revoke(token: Pick<RevokedTokenRecord, 'jti' | 'userId' | 'expiresAt'>): Promise<void> {
-    await this.run(() => RevokedTokenModel.bulkCreate([token], { ignoreDuplicates: true }));
+  /**
+   * Remembers a token as revoked until it expires. True when this call revoked it; false when it
+   * already was, in which case nothing changes (so the caller records no second event).
+   */
+  async revoke(
+    token: Pick<RevokedTokenRecord, 'jti' | 'userId' | 'expiresAt'>,
+    options: TransactionOptions = {},
+  ): Promise<boolean> {
+    return this.run(async () => {
+      const inserted = await this.sequelize.query(
+        `INSERT INTO revoked_tokens (jti, user_id, expires_at)
+         VALUES ($jti, $userId, $expiresAt)
+         ON CONFLICT (jti) DO NOTHING
+         RETURNING jti`,
+        { type: QueryTypes.SELECT, bind: { ...token }, transaction: options.transaction },
+      );
+      return inserted.length === 1;
+    });
   }
 
   /** Forgets revocations of tokens that have expired anyway; returns how many. */

@@ -2,6 +2,7 @@ import { QueryTypes, Sequelize as SequelizeFns, type UniqueConstraintError } fro
 
 import { UserModel } from '../models/user.model';
 import { BaseRepository } from './base.repository';
+import type { TransactionOptions } from './transaction';
 
 /** A user as the layers above see it. */
 export interface UserRecord {
@@ -34,6 +35,21 @@ export class UserRepository extends BaseRepository<UserModel, UserRecord> {
         where: SequelizeFns.where(SequelizeFns.fn('lower', SequelizeFns.col('username')), username.toLowerCase()),
       });
       return instance ? this.toRecord(instance) : null;
+    });
+  }
+
+  /**
+   * Deactivates a user who is active, in one statement; the updated user, or null when no active
+   * user has that id (already inactive, or gone), in which case nothing changes.
+   */
+  async deactivate(id: number, options: TransactionOptions = {}): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const [, rows] = await UserModel.update(
+        { isActive: false },
+        { where: { id, isActive: true }, returning: true, transaction: options.transaction },
+      );
+      const [user] = rows;
+      return user ? this.toRecord(user) : null;
     });
   }
 

@@ -1,8 +1,13 @@
 import type { InvalidTokenReply, ValidTokenReply } from '@shop/shared-contracts';
 
 import { UnauthorizedError } from '../errors';
+import type { OutboxRepository } from '../repositories/outbox.repository';
 import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
+import type { TransactionRunner } from '../repositories/transaction';
 import type { TokenSubject, UserRecord, UserRepository } from '../repositories/user.repository';
+import { tokenRevokedEvent, userDeactivatedEvent, type RevokedToken } from './auth-events';
+import type { ChangeContext } from './change-context';
+import type { EventNotifier } from './event-notifier';
 import type { PasswordHasher } from './password-hasher';
 import type { IssuedToken, TokenCheck, TokenService } from './token.service';
 
@@ -28,6 +33,11 @@ export interface Caller {
 export interface AuthServiceDeps {
   users: UserRepository;
   revokedTokens: RevokedTokenRepository;
+  /** Where `auth.token_revoked` and `user.deactivated` are recorded, in the change's transaction. */
+  outbox: OutboxRepository;
+  withTransaction: TransactionRunner;
+  /** Told after a commit that recorded events, so they go out at once. */
+  events: EventNotifier;
   passwords: PasswordHasher;
   tokens: TokenService;
 }
@@ -37,6 +47,9 @@ const BAD_CREDENTIALS = 'Incorrect username or password.';
 export class AuthService {
   private readonly users: UserRepository;
   private readonly revokedTokens: RevokedTokenRepository;
+  private readonly outbox: OutboxRepository;
+  private readonly withTransaction: TransactionRunner;
+  private readonly events: EventNotifier;
   /** Reads of a token's subject in flight, by `userId:jti`, shared by concurrent validations. */
   private readonly subjectReads = new Map<string, Promise<TokenSubject | null>>();
   private readonly passwords: PasswordHasher;
@@ -45,6 +58,9 @@ export class AuthService {
   constructor(deps: AuthServiceDeps) {
     this.users = deps.users;
     this.revokedTokens = deps.revokedTokens;
+    this.outbox = deps.outbox;
+    this.withTransaction = deps.withTransaction;
+    this.events = deps.events;
     this.passwords = deps.passwords;
     this.tokens = deps.tokens;
   }
@@ -114,8 +130,8 @@ export class AuthService {
   }
 
   /** Revokes the token the caller presented (logout); it stays refused until it expires. */
-  async logout(caller: Caller): Promise<void> {
-    await this.revokedTokens.revoke({ jti: caller.jti, userId: caller.userId, expiresAt: caller.expiresAt });
+  async logout(caller: Caller, context: ChangeContext): Promise<void> {
+    await this.recordRevocation({ jti: caller.jti, userId: caller.userId, expiresAt: caller.expiresAt }, context);
   }
 
   /**
@@ -123,16 +139,42 @@ export class AuthService {
    * silently does nothing otherwise (unknown, foreign, expired or garbage), so the answer never
    * tells what the token was.
    */
-  async revoke(token: string, caller: Caller): Promise<void> {
+  async revoke(token: string, caller: Caller, context: ChangeContext): Promise<void> {
     const check = this.tokens.verify(token);
     if (!check.ok || check.userId !== caller.userId) return;
-    await this.revokedTokens.revoke({ jti: check.jti, userId: check.userId, expiresAt: check.expiresAt });
+    await this.recordRevocation({ jti: check.jti, userId: check.userId, expiresAt: check.expiresAt }, context);
   }
 
-  /** Deactivates the caller's account: every token of theirs is refused from now on. */
-  async deactivate(caller: Caller): Promise<UserRecord> {
-    const user = await this.users.update(caller.userId, { isActive: false });
-    if (!user) throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
+  /**
+   * Deactivates the caller's account: every token of theirs is refused from now on. The change
+   * and its `user.deactivated` event are stored together, and only by the call that made it.
+   */
+  async deactivate(caller: Caller, context: ChangeContext): Promise<UserRecord> {
+    const { user, changed } = await this.withTransaction(async (transaction) => {
+      const deactivated = await this.users.deactivate(caller.userId, { transaction });
+      if (deactivated) {
+        await this.outbox.add(userDeactivatedEvent(deactivated.id, context), { transaction });
+        return { user: deactivated, changed: true };
+      }
+      // Already inactive (a concurrent call won) or gone since the token was checked.
+      const current = await this.users.findById(caller.userId, { transaction });
+      if (!current) throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
+      return { user: current, changed: false };
+    });
+    if (changed) this.events.notify();
     return user;
+  }
+
+  /**
+   * Stores the revocation and its `auth.token_revoked` event in one transaction: both or
+   * neither. A token revoked before records no second event.
+   */
+  private async recordRevocation(token: RevokedToken, context: ChangeContext): Promise<void> {
+    const revoked = await this.withTransaction(async (transaction) => {
+      if (!(await this.revokedTokens.revoke(token, { transaction }))) return false;
+      await this.outbox.add(tokenRevokedEvent(token, context), { transaction });
+      return true;
+    });
+    if (revoked) this.events.notify();
   }
 }

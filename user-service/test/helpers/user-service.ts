@@ -13,9 +13,12 @@ import { loadConfig, type Config } from '../../src/config';
 import { createSequelize, databaseHealthCheck } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger } from '../../src/logger';
-import { connectToBroker } from '../../src/messaging/broker-connection';
+import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
+import { OutboxRelay } from '../../src/messaging/outbox-relay';
 import { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
+import { OutboxRepository } from '../../src/repositories/outbox.repository';
 import { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
+import { transactionRunner } from '../../src/repositories/transaction';
 import { UserRepository } from '../../src/repositories/user.repository';
 import { AuthService } from '../../src/services/auth.service';
 import { PasswordHasher } from '../../src/services/password-hasher';
@@ -32,6 +35,9 @@ export interface StartedUserService {
   tokens: TokenService;
   authService: AuthService;
   responder: TokenValidationResponder;
+  /** Publishes the outbox to this test file's own `auth.events` exchange (`config.amqp.authEventsExchange`). */
+  relay: OutboxRelay;
+  outbox: OutboxRepository;
   broker: RecoveringChannelModel;
   /** The RPC queue this instance consumes (private to the test run). */
   queue: string;
@@ -61,6 +67,7 @@ export async function startUserService(
     DATABASE_URL: database.url,
     AMQP_URL: env.amqpUrl,
     AUTH_RPC_QUEUE: queue,
+    AUTH_EVENTS_EXCHANGE: env.exchangeName('auth.events'),
     SECRET_KEY: TEST_SECRET_KEY,
     BCRYPT_ROUNDS: '4',
     RATE_LIMIT_PER_MINUTE: '0',
@@ -85,9 +92,20 @@ export async function startUserService(
     issuer: config.auth.issuer,
     audience: config.auth.audience,
   });
+  const withTransaction = transactionRunner(sequelize);
+  const outbox = new OutboxRepository({ sequelize });
+  const relay = new OutboxRelay({
+    exchange: config.amqp.authEventsExchange,
+    outbox,
+    withTransaction,
+    logger,
+  });
   const authService = new AuthService({
     users,
     revokedTokens: new RevokedTokenRepository(),
+    outbox,
+    withTransaction,
+    events: relay,
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens,
   });
@@ -98,8 +116,14 @@ export async function startUserService(
     logger,
   });
   const connectionName = `user-service.test.${env.runId}`;
-  const broker = await connectToBroker({ url: config.amqp.url, connectionName, setup: responder.setup, logger });
+  const broker = await connectToBroker({
+    url: config.amqp.url,
+    connectionName,
+    setup: setupAll([responder.setup, relay.setup]),
+    logger,
+  });
   await broker.waitForConnect();
+  relay.start();
 
   const app = createApp({
     config,
@@ -118,6 +142,8 @@ export async function startUserService(
     tokens,
     authService,
     responder,
+    relay,
+    outbox,
     broker,
     queue,
     connectionName,
@@ -129,6 +155,7 @@ export async function startUserService(
         server.closeAllConnections();
       });
       await responder.stop(1000);
+      await relay.stop(1000);
       await broker.close();
       await sequelize.close();
     },

@@ -23,7 +23,7 @@ function environment(): TestEnvironment {
   return env;
 }
 
-const ALL_MIGRATIONS = ['0001-create-users', '0002-create-revoked-tokens'];
+const ALL_MIGRATIONS = ['0001-create-users', '0002-create-revoked-tokens', '0003-create-outbox-events'];
 
 const logger = createLogger({ level: 'silent', service: 'user-service', version: 'test' });
 
@@ -43,7 +43,7 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   const migrator = createMigrator(sequelize);
 
   t.deepEqual(await migrateToLatest(sequelize), ALL_MIGRATIONS);
-  t.deepEqual(await tables(sequelize), ['revoked_tokens', 'schema_migrations', 'users']);
+  t.deepEqual(await tables(sequelize), ['outbox_events', 'revoked_tokens', 'schema_migrations', 'users']);
   t.deepEqual(await migrateToLatest(sequelize), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });

@@ -68,6 +68,7 @@ test('the built service starts, creates and migrates its database, serves, and e
     DATABASE_URL: environment.databaseUrl(name),
     AMQP_URL: environment.amqpUrl,
     AUTH_RPC_QUEUE: environment.queueName('auth.validate_token'),
+    AUTH_EVENTS_EXCHANGE: environment.exchangeName('auth.events'),
     SECRET_KEY: TEST_SECRET_KEY,
     BCRYPT_ROUNDS: '4',
   });

@@ -1,5 +1,6 @@
 import test from 'ava';
 
+import type { OutboxRepository } from '../../src/repositories/outbox.repository';
 import type { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
 import type { TokenSubject, UserRepository } from '../../src/repositories/user.repository';
 import { AuthService } from '../../src/services/auth.service';
@@ -31,6 +32,9 @@ function authServiceWith(users: UserRepository): AuthService {
   return new AuthService({
     users,
     revokedTokens: {} as unknown as RevokedTokenRepository,
+    outbox: {} as unknown as OutboxRepository,
+    withTransaction: () => Promise.reject(new Error('no transactions in these tests')),
+    events: { notify: () => undefined },
     passwords: new PasswordHasher({ rounds: 4 }),
     tokens,
   });

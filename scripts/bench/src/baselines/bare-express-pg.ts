@@ -50,9 +50,7 @@ function toJson(row: ProductRow): Record<string, unknown> {
 async function main(): Promise<void> {
   const input = workerInput() as BareExpressPgInput;
   const pool = new Pool({ connectionString: input.databaseUrl, max: input.poolMax });
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${BARE_OUTBOX_TABLE} (LIKE outbox_events INCLUDING ALL)`,
-  );
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${BARE_OUTBOX_TABLE} (LIKE outbox_events INCLUDING ALL)`);
   const rpc = await BareRpcClient.connect({
     amqpUrl: input.amqpUrl,
     queue: input.queue,

@@ -1,0 +1,60 @@
+import test from 'ava';
+
+import { ProductServiceMetrics } from '../../src/metrics';
+
+function metrics(): ProductServiceMetrics {
+  return new ProductServiceMetrics({ collectProcessMetrics: false });
+}
+
+/** The value of a sample line `name{...} value` in the exposition text, or undefined. */
+function sample(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(name) && !candidate.startsWith('#'));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('outbox observer → published by type, failures and parked events counted', async (t) => {
+  const subject = metrics();
+
+  subject.outboxObserver.eventPublished('product.created');
+  subject.outboxObserver.eventPublished('product.created');
+  subject.outboxObserver.publishFailed(3);
+  subject.outboxObserver.eventParked();
+
+  const text = await subject.registry.metrics();
+  t.is(sample(text, 'outbox_events_published_total{type="product.created"'), 2);
+  t.is(sample(text, 'outbox_publish_failures_total'), 3);
+  t.is(sample(text, 'outbox_events_parked_total'), 1);
+});
+
+test('outbox backlog gauges → sampled at each scrape with one query for both gauges', async (t) => {
+  const subject = metrics();
+  let reads = 0;
+  subject.trackOutboxBacklog(() => {
+    reads += 1;
+    return Promise.resolve({ events: 7, oldestAgeSeconds: 12.5 });
+  });
+
+  const text = await subject.registry.metrics();
+
+  t.is(sample(text, 'outbox_backlog_events'), 7);
+  t.is(sample(text, 'outbox_oldest_unpublished_age_seconds'), 12.5);
+  t.is(reads, 1);
+});
+
+test('outbox backlog gauges → a failing or hanging query leaves the last values and never fails the scrape', async (t) => {
+  const subject = metrics();
+  let read: () => Promise<{ events: number; oldestAgeSeconds: number }> = () =>
+    Promise.resolve({ events: 4, oldestAgeSeconds: 1 });
+  subject.trackOutboxBacklog(() => read());
+  await subject.registry.metrics();
+
+  read = () => Promise.reject(new Error('database down'));
+  const afterFailure = await subject.registry.metrics();
+  read = () => new Promise(() => undefined);
+  const started = Date.now();
+  const afterHang = await subject.registry.metrics();
+
+  t.is(sample(afterFailure, 'outbox_backlog_events'), 4);
+  t.is(sample(afterHang, 'outbox_backlog_events'), 4);
+  t.true(Date.now() - started < 5000, 'the scrape waits for the query a bounded time');
+});
