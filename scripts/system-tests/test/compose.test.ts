@@ -32,14 +32,23 @@ async function resolvedCompose(): Promise<{
   volumes: object;
   resolvedBy: string;
 }> {
-  const attempts: [string, string[]][] = [
-    ['docker-compose', ['-f', COMPOSE_FILE, 'config']],
-    ['docker', ['compose', '-f', COMPOSE_FILE, 'config']],
+  const attempts: [string, string[], string[]][] = [
+    ['docker-compose', ['version'], ['-f', COMPOSE_FILE, 'config']],
+    // A docker CLI without the compose plugin says "unknown command" here, so it is skipped.
+    ['docker', ['compose', 'version'], ['compose', '-f', COMPOSE_FILE, 'config']],
   ];
-  for (const [command, args] of attempts) {
+  const options = { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' } };
+  for (const [command, probe, args] of attempts) {
+    if (
+      !(await run(command, probe, options).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     let stdout: string;
     try {
-      ({ stdout } = await run(command, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' } }));
+      ({ stdout } = await run(command, args, options));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;
@@ -89,7 +98,8 @@ test('docker-compose.yml → wires the services, ports, health checks and depend
   }
   t.truthy(services.rabbitmq?.healthcheck);
   t.truthy(services['user-gateway']?.healthcheck);
-  t.like(volumes, { 'user-db-data': {}, 'product-db-data': {} });
+  // Named volumes (Compose resolves `name:` to `{}`, plain YAML reads it as null).
+  for (const volume of ['user-db-data', 'product-db-data']) t.true(volume in volumes, `volume ${volume}`);
 
   t.deepEqual(services['user-service']?.depends_on, {
     'user-db': { condition: 'service_healthy' },
