@@ -1,35 +1,20 @@
 /**
- * Composition root: config → database → migrations → broker → repositories → services →
- * HTTP app → listen → graceful shutdown. The only module with side effects at start.
+ * Entry point: config → database → migrations → the wiring of composition.ts (broker,
+ * repositories, services, HTTP app) → listen → graceful shutdown. The only module with side
+ * effects at start.
  */
 import 'reflect-metadata';
 
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 
-import { createApp } from './app';
+import { composeProductService } from './composition';
 import { ConfigError, loadConfig } from './config';
-import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
+import { createSequelize, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
-import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
-import { connectToBroker, connectionName, redactUrl, setupAll } from './messaging/broker-connection';
-import { ProductServiceMetrics } from './metrics';
-import { OutboxRelay } from './messaging/outbox-relay';
-import { TokenValidationClient } from './messaging/token-validation.client';
-import { OutboxRepository } from './repositories/outbox.repository';
-import { ProductRepository } from './repositories/product.repository';
-import { transactionRunner } from './repositories/transaction';
-import { CachedTokenValidator } from './services/cached-token-validator';
-import { ProductService } from './services/product.service';
+import { redactUrl } from './messaging/broker-connection';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
-
-/** How often published outbox events past their retention are deleted, in ms. */
-const OUTBOX_PURGE_INTERVAL_MS = 10 * 60 * 1000;
-
-/** How long a published event stays in the outbox (to look into what went out), in ms. */
-const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** A shutdown that has not finished by then is forced, in ms. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -50,84 +35,8 @@ async function main(): Promise<void> {
     logger.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
   }
 
-  const metrics = new ProductServiceMetrics({ sequelize });
-  const tokenValidator = new TokenValidationClient({
-    queue: config.rpc.queue,
-    timeoutMs: config.rpc.timeoutMs,
-    maxPending: config.rpc.maxPending,
-    logger,
-    observer: metrics.rpcClientObserver,
-  });
-  metrics.trackPendingCalls(() => tokenValidator.pendingCount);
-  // Every write goes through the cache, also with AUTH_CACHE_TTL_MS=0: concurrent checks of one
-  // token then still share one RPC.
-  const validationCache = new CachedTokenValidator({
-    inner: tokenValidator,
-    ttlMs: config.authCache.ttlMs,
-    maxEntries: config.authCache.maxEntries,
-    observer: metrics.authCacheObserver,
-  });
-  metrics.trackAuthCacheEntries(() => validationCache.size);
-  const withTransaction = transactionRunner(sequelize);
-  const outbox = new OutboxRepository({ sequelize });
-  metrics.trackOutboxBacklog(() => outbox.backlog());
-  const relay = new OutboxRelay({
-    exchange: config.amqp.productEventsExchange,
-    outbox,
-    withTransaction,
-    logger,
-    observer: metrics.outboxObserver,
-  });
-  const authEvents = new AuthEventsSubscriber({
-    exchange: config.amqp.authEventsExchange,
-    queue: `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
-    cache: validationCache,
-    logger,
-    observer: metrics.authEventsObserver,
-  });
-  const broker = await connectToBroker({
-    url: config.amqp.url,
-    connectionName: connectionName(SERVICE_NAME),
-    // Every component's setup runs, in this order, after every (re)connect.
-    setup: setupAll([tokenValidator.setup, authEvents.setup, relay.setup]),
-    logger,
-    onReconnect: () => {
-      metrics.brokerReconnects.inc();
-    },
-  });
-
-  relay.start();
-
-  const productService = new ProductService({
-    products: new ProductRepository(),
-    outbox,
-    withTransaction,
-    events: relay,
-  });
-
-  const outboxPurge = setInterval(() => {
-    outbox.purgePublished(new Date(Date.now() - OUTBOX_RETENTION_MS)).then(
-      (purged) => {
-        if (purged > 0) logger.info({ purged }, 'purged published outbox events');
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, 'could not purge published outbox events');
-      },
-    );
-  }, OUTBOX_PURGE_INTERVAL_MS);
-  outboxPurge.unref();
-
-  let acceptingTraffic = true;
-  const app = createApp({
-    config,
-    logger,
-    productService,
-    tokenValidator: validationCache,
-    healthChecks: [databaseHealthCheck(sequelize), tokenValidator.healthCheck(), authEvents.healthCheck()],
-    isAcceptingTraffic: () => acceptingTraffic,
-    metrics,
-  });
-  const server = app.listen(config.http.port, () => {
+  const runtime = await composeProductService(config, logger, sequelize);
+  const server = runtime.app.listen(config.http.port, () => {
     // The bound port, which differs from the configured one when that is 0 (any free port).
     const address = server.address();
     logger.info(
@@ -140,23 +49,21 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
-    if (!acceptingTraffic) return;
-    acceptingTraffic = false;
+    if (shuttingDown) return;
+    shuttingDown = true;
+    runtime.stopAcceptingTraffic();
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.error('shutdown deadline passed; forcing exit');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
 
-    // In-flight writes finish first (each waits at most one RPC timeout), then the broker goes.
+    // In-flight writes finish first (each waits at most one RPC timeout), then the broker goes
+    // (after the relay's last pass, so their events go out), then the database.
     await closeServer(server);
-    await authEvents.close();
-    await tokenValidator.close();
-    // After HTTP, so the events of the last writes still go out; before the broker closes.
-    await relay.stop();
-    await broker.close().catch(() => undefined);
-    clearInterval(outboxPurge);
+    await runtime.close();
     await sequelize.close();
     logger.info('shut down cleanly');
     process.exit(0);

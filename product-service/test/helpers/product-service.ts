@@ -10,20 +10,16 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
 
-import { createApp } from '../../src/app';
+import { composeProductService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
-import { createSequelize, databaseHealthCheck } from '../../src/db/database';
+import { createSequelize } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger, type Logger } from '../../src/logger';
-import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
-import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
-import { OutboxRelay } from '../../src/messaging/outbox-relay';
-import { TokenValidationClient } from '../../src/messaging/token-validation.client';
-import { OutboxRepository } from '../../src/repositories/outbox.repository';
-import { ProductRepository } from '../../src/repositories/product.repository';
-import { transactionRunner } from '../../src/repositories/transaction';
-import { CachedTokenValidator } from '../../src/services/cached-token-validator';
-import { ProductService } from '../../src/services/product.service';
+import type { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
+import type { OutboxRelay } from '../../src/messaging/outbox-relay';
+import type { TokenValidationClient } from '../../src/messaging/token-validation.client';
+import type { OutboxRepository } from '../../src/repositories/outbox.repository';
+import type { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import type { TokenValidator } from '../../src/services/token-validator';
 
 /** A products row as stored, price as PostgreSQL's exact text. */
@@ -123,8 +119,9 @@ export interface StartedProductService {
 let instances = 0;
 
 /**
- * Starts product-service the way main.ts does — real config parsing, the real RPC client on
- * the real broker, the real repositories on the test database — with HTTP on an ephemeral port.
+ * Starts product-service with main.ts's own wiring (composition.ts) — real config parsing, the
+ * real RPC client, cache, subscriber and relay on the real broker, the real repositories on the
+ * test database — with HTTP on an ephemeral port.
  */
 export async function startProductService(
   env: TestEnvironment,
@@ -149,39 +146,14 @@ export async function startProductService(
     version: 'test',
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
-  const client = new TokenValidationClient({
-    queue: config.rpc.queue,
-    timeoutMs: config.rpc.timeoutMs,
-    maxPending: config.rpc.maxPending,
-    logger,
-  });
-  const cache = new CachedTokenValidator({
-    inner: client,
-    ttlMs: config.authCache.ttlMs,
-    maxEntries: config.authCache.maxEntries,
-  });
   instances += 1;
-  const subscriber = new AuthEventsSubscriber({
-    exchange: config.amqp.authEventsExchange,
-    queue: env.queueName(`product-service.auth-events.${instances}`),
-    cache,
-    logger,
+  const runtime = await composeProductService(config, logger, database.sequelize, {
+    connectionName: `product-service.test.${env.runId}.${instances}`,
+    authEventsQueue: env.queueName(`product-service.auth-events.${instances}`),
+    collectProcessMetrics: false,
+    ...(options.tokenValidator ? { tokenValidator: options.tokenValidator } : {}),
   });
-  const withTransaction = transactionRunner(database.sequelize);
-  const outbox = new OutboxRepository({ sequelize: database.sequelize });
-  const relay = new OutboxRelay({
-    exchange: config.amqp.productEventsExchange,
-    outbox,
-    withTransaction,
-    logger,
-  });
-  const connectionName = `product-service.test.${env.runId}.${instances}`;
-  const broker = await connectToBroker({
-    url: config.amqp.url,
-    connectionName,
-    setup: setupAll([client.setup, subscriber.setup, relay.setup]),
-    logger,
-  });
+  const { broker } = runtime;
   let connection: ChannelModel | undefined;
   broker.on('connect', (model: ChannelModel) => {
     connection = model;
@@ -190,29 +162,21 @@ export async function startProductService(
     connection = undefined;
   });
   if (options.waitForBroker ?? true) await broker.waitForConnect();
-  relay.start();
 
-  const app = createApp({
-    config,
-    logger,
-    productService: new ProductService({ products: new ProductRepository(), outbox, withTransaction, events: relay }),
-    tokenValidator: options.tokenValidator ?? cache,
-    healthChecks: [databaseHealthCheck(database.sequelize), client.healthCheck(), subscriber.healthCheck()],
-  });
-  const server = await listen(app);
+  const server = await listen(runtime.app);
   const { port } = server.address() as AddressInfo;
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
-    app,
+    app: runtime.app,
     config,
-    client,
-    cache,
-    subscriber,
-    relay,
-    outbox,
+    client: runtime.client,
+    cache: runtime.cache,
+    subscriber: runtime.authEvents,
+    relay: runtime.relay,
+    outbox: runtime.outbox,
     broker,
-    connectionName,
+    connectionName: runtime.connectionName,
     currentConnection: () => connection,
     async close() {
       await new Promise<void>((resolve) => {
@@ -221,10 +185,7 @@ export async function startProductService(
         });
         server.closeAllConnections();
       });
-      await subscriber.close();
-      await client.close();
-      await relay.stop(1000);
-      await broker.close();
+      await runtime.close();
     },
   };
 }
