@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 /** The repository root, from `scripts/bench/dist/src`. */
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 
-export const SCENARIO_GROUPS = ['rpc', 'products', 'login', 'unavailable'] as const;
+export const SCENARIO_GROUPS = ['rpc', 'products', 'cached', 'login', 'unavailable'] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 export interface BenchOptions {

@@ -6,6 +6,7 @@ import type { Revision } from './revision';
 export const SCENARIOS = {
   rpc: 'rpc-round-trip',
   createProduct: 'post-products',
+  createProductCached: 'post-products-cached',
   listProducts: 'get-products-list',
   getProduct: 'get-product-by-id',
   login: 'login',

@@ -16,6 +16,7 @@ import { describeRevision } from './revision';
 import { renderText, writeJson, writeMarkdown } from './report';
 import type { BenchResults } from './results';
 import type { ScenarioContext } from './scenarios/context';
+import { cachedWrites } from './scenarios/cached-writes';
 import { footprint } from './scenarios/footprint';
 import { login } from './scenarios/login';
 import { productsHttp } from './scenarios/products-http';
@@ -49,6 +50,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const wanted = (group: ScenarioGroup): boolean => options.only.length === 0 || options.only.includes(group);
   const rpc = wanted('rpc') ? await rpcRoundTrip(context) : { comparisons: [], pendingAfter: 0 };
   const http = wanted('products') ? await productsHttp(context) : [];
+  const cached = wanted('cached') ? await cachedWrites(context) : [];
   const logins = wanted('login') ? await login(context) : [];
   const down = wanted('unavailable') ? await unavailable(context) : { cases: [], probePending: 0 };
   const memory = await footprint(stack, {
@@ -58,7 +60,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 
   const finishedAt = new Date();
   const measured = {
-    comparisons: [...rpc.comparisons, ...http, ...logins],
+    comparisons: [...rpc.comparisons, ...http, ...cached, ...logins],
     unavailable: down.cases,
     footprint: memory,
   };

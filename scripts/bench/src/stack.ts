@@ -20,6 +20,11 @@ export interface Stack {
   product: BenchService;
   /** The RPC queue both services use, private to this run. */
   queue: string;
+  /**
+   * product-service's environment (production, this run's queue, exchanges and database),
+   * validation cache left at its default: for more instances of it.
+   */
+  productEnv: Record<string, string>;
   secretKey: string;
   amqpUrl: string;
   productDatabaseUrl: string;
@@ -40,8 +45,19 @@ export interface Stack {
 /** Tokens for load runs that hand each request in flight its own; at least the most connections. */
 const BEARER_TOKENS = 128;
 
-function productionEnv(env: TestEnvironment, queue: string): Record<string, string> {
-  return { NODE_ENV: 'production', LOG_LEVEL: 'warn', AMQP_URL: env.amqpUrl, AUTH_RPC_QUEUE: queue };
+function productionEnv(
+  env: TestEnvironment,
+  queue: string,
+  exchanges: { auth: string; product: string },
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    AMQP_URL: env.amqpUrl,
+    AUTH_RPC_QUEUE: queue,
+    AUTH_EVENTS_EXCHANGE: exchanges.auth,
+    PRODUCT_EVENTS_EXCHANGE: exchanges.product,
+  };
 }
 
 /**
@@ -51,6 +67,7 @@ function productionEnv(env: TestEnvironment, queue: string): Record<string, stri
  */
 export async function startStack(env: TestEnvironment, options: BenchOptions, cleanup: Cleanup): Promise<Stack> {
   const queue = env.queueName('auth.validate_token.bench');
+  const exchanges = { auth: env.exchangeName('auth.events.bench'), product: env.exchangeName('product.events.bench') };
   const secretKey = randomBytes(48).toString('base64url');
   const userDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchusers'));
   const productDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchproducts'));
@@ -59,7 +76,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   const user = await startService(
     'user-service',
     {
-      ...productionEnv(env, queue),
+      ...productionEnv(env, queue, exchanges),
       DATABASE_URL: userDatabaseUrl,
       SECRET_KEY: secretKey,
       BCRYPT_ROUNDS: String(options.bcryptRounds),
@@ -74,11 +91,11 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
+  const productEnv = { ...productionEnv(env, queue, exchanges), DATABASE_URL: productDatabaseUrl };
   const product = await startService(
     'product-service',
     {
-      ...productionEnv(env, queue),
-      DATABASE_URL: productDatabaseUrl,
+      ...productEnv,
       // Every authorised write makes its RPC: the scenario measures that path. The cache has
       // its own scenario.
       AUTH_CACHE_TTL_MS: '0',
@@ -120,6 +137,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     user,
     product,
     queue,
+    productEnv,
     secretKey,
     amqpUrl: env.amqpUrl,
     productDatabaseUrl,

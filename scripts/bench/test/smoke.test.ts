@@ -54,7 +54,7 @@ test('npm run bench --smoke → every scenario, finite ratios, no pending RPC, a
   t.is(results.footprint.probeServicePending, 0);
   t.is(results.footprint.requesterPendingAfterRuns, 0);
   t.true(results.footprint.userServiceRssMiB > 0 && results.footprint.productServiceRssMiB > 0);
-  t.is(results.budget.length, 10);
+  t.is(results.budget.length, 11);
   t.true(results.budget.every((line) => line.measured !== 'not measured'));
 
   t.regex(stdout, /^scenario\s+load\s+system\s+ceiling\s+ratio/m);
