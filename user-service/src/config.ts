@@ -45,6 +45,16 @@ export interface Config {
     issuer: string;
     audience: string;
   };
+  subjectCache: {
+    /**
+     * How long a token's subject (user active, token not revoked) is reused for validations, in
+     * ms, counted from when it was read and never past the token's expiry. 0: nothing is stored;
+     * concurrent validations of one token still share one read.
+     */
+    ttlMs: number;
+    /** Subjects kept at most; the least recently used go first. */
+    maxEntries: number;
+  };
   rateLimit: {
     /** Login and register attempts per client address per minute; 0 turns limiting off. */
     perMinute: number;
@@ -119,6 +129,11 @@ const schema = Joi.object({
   BCRYPT_ROUNDS: Joi.number().integer().min(4).max(15).default(12),
   JWT_ISSUER: Joi.string().default('user-service'),
   JWT_AUDIENCE: Joi.string().default('shop'),
+  // Revocations reach every instance within milliseconds through the auth events; the TTL bounds
+  // how long one can be missed (broker outage, a change made in the database by hand).
+  TOKEN_SUBJECT_CACHE_TTL_MS: Joi.number().integer().min(0).max(600_000).default(5000),
+  // lru-cache preallocates its index arrays at `max`: a bound keeps a typo from costing gigabytes.
+  TOKEN_SUBJECT_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(1_000_000).default(10_000),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(20),
   LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: Joi.number().integer().min(0).default(10),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -173,6 +188,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       bcryptRounds: vars.BCRYPT_ROUNDS as number,
       issuer: vars.JWT_ISSUER as string,
       audience: vars.JWT_AUDIENCE as string,
+    },
+    subjectCache: {
+      ttlMs: vars.TOKEN_SUBJECT_CACHE_TTL_MS as number,
+      maxEntries: vars.TOKEN_SUBJECT_CACHE_MAX_ENTRIES as number,
     },
     rateLimit: {
       perMinute: vars.RATE_LIMIT_PER_MINUTE as number,

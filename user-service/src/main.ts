@@ -6,12 +6,14 @@ import 'reflect-metadata';
 
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createSequelize, databaseHealthCheck, ensureDatabaseExists } from './db/database';
 import { migrateToLatest } from './db/migrator';
 import { createLogger, type Logger } from './logger';
+import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
 import { connectToBroker, connectionName, redactUrl, setupAll } from './messaging/broker-connection';
 import { UserServiceMetrics } from './metrics';
 import { OutboxRelay } from './messaging/outbox-relay';
@@ -22,6 +24,7 @@ import { transactionRunner } from './repositories/transaction';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
+import { TokenSubjectCache } from './services/token-subject-cache';
 import { TokenService } from './services/token.service';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
@@ -69,8 +72,16 @@ async function main(): Promise<void> {
   });
 
   const revokedTokens = new RevokedTokenRepository();
+  const users = new UserRepository();
+  const subjectCache = new TokenSubjectCache({
+    users,
+    ttlMs: config.subjectCache.ttlMs,
+    maxEntries: config.subjectCache.maxEntries,
+    observer: metrics.subjectCacheObserver,
+  });
+  metrics.trackSubjectCacheEntries(() => subjectCache.size);
   const authService = new AuthService({
-    users: new UserRepository(),
+    users,
     revokedTokens,
     outbox,
     withTransaction,
@@ -83,6 +94,15 @@ async function main(): Promise<void> {
       issuer: config.auth.issuer,
       audience: config.auth.audience,
     }),
+    subjects: subjectCache,
+  });
+  // Every instance evicts on every instance's revocations, from a queue of its own.
+  const authEvents = new AuthEventsSubscriber({
+    exchange: config.amqp.authEventsExchange,
+    queue: `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
+    cache: subjectCache,
+    logger,
+    observer: metrics.authEventsObserver,
   });
 
   const responder = new TokenValidationResponder({
@@ -95,8 +115,9 @@ async function main(): Promise<void> {
   const broker = await connectToBroker({
     url: config.amqp.url,
     connectionName: connectionName(SERVICE_NAME),
-    // Every component's setup runs, in this order, after every (re)connect.
-    setup: setupAll([responder.setup, relay.setup]),
+    // Every component's setup runs, in this order, after every (re)connect. The subscriber goes
+    // first: its flush then precedes the first request the responder takes after a reconnect.
+    setup: setupAll([authEvents.setup, responder.setup, relay.setup]),
     logger,
     onReconnect: () => {
       metrics.brokerReconnects.inc();
@@ -135,7 +156,7 @@ async function main(): Promise<void> {
     config,
     logger,
     authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck()],
+    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), authEvents.healthCheck()],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
   });
@@ -163,6 +184,7 @@ async function main(): Promise<void> {
     // HTTP and RPC drain side by side; both still need the database, which closes last.
     // Requests the responder had not taken stay in the queue for another instance.
     await Promise.all([closeServer(server), responder.stop()]);
+    await authEvents.close();
     // After HTTP, so the events of the last requests still go out; before the broker closes.
     await relay.stop();
     await broker.close().catch(() => undefined);

@@ -9,6 +9,33 @@ export interface RpcServerObserver {
   requestHandled(outcome: RpcServerOutcome, seconds: number): void;
 }
 
+/**
+ * Why subjects left the token-subject cache: `revocation` (a token was revoked: logout, RFC 7009
+ * revocation, or an `auth.token_revoked` event), `deactivation` (every token of a deactivated
+ * user), `flush` (everything, after a reconnect of the auth-events subscriber), `capacity` (least
+ * recently used, cache full), `expired` (TTL or token expiry passed).
+ */
+export type SubjectCacheEvictionReason = 'revocation' | 'deactivation' | 'flush' | 'capacity' | 'expired';
+
+/** What the token-subject cache reports; the metrics below implement it, tests may fake it. */
+export interface SubjectCacheObserver {
+  hit(): void;
+  miss(): void;
+  /** A validation joined a read already in flight for the same token. */
+  shared(): void;
+  evicted(reason: SubjectCacheEvictionReason, count: number): void;
+}
+
+/** What the auth-events subscriber reports; the metrics below implement it, tests may fake it. */
+export interface AuthEventsObserver {
+  /** A schema-valid event arrived (duplicates included). */
+  received(type: string): void;
+  /** An event whose id was already handled. */
+  duplicate(): void;
+  /** A message that is not an auth event, dropped. */
+  malformed(): void;
+}
+
 /** What the outbox relay reports; the metrics below implement it, tests may fake it. */
 export interface OutboxObserver {
   /** An event the broker confirmed and the outbox marked published. */
@@ -68,6 +95,50 @@ export class UserServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly subjectCacheHits = new Counter({
+    name: 'token_subject_cache_hits_total',
+    help: 'Token validations whose subject came from the cache, without a database read',
+    registers: [this.registry],
+  });
+
+  readonly subjectCacheMisses = new Counter({
+    name: 'token_subject_cache_misses_total',
+    help: 'Token validations that read their subject from the database',
+    registers: [this.registry],
+  });
+
+  readonly subjectCacheShared = new Counter({
+    name: 'token_subject_cache_shared_total',
+    help: 'Token validations that joined a database read already in flight for the same token',
+    registers: [this.registry],
+  });
+
+  readonly subjectCacheEvictions = new Counter({
+    name: 'token_subject_cache_evictions_total',
+    help: 'Subjects removed from the cache, by reason (revocation, deactivation, flush, capacity, expired)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authEventsReceived = new Counter({
+    name: 'auth_events_received_total',
+    help: 'Schema-valid auth events received on the auth-events queue, by type (duplicates included)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authEventsDuplicates = new Counter({
+    name: 'auth_events_duplicates_total',
+    help: 'Auth events dropped because their id had already been handled',
+    registers: [this.registry],
+  });
+
+  readonly authEventsMalformed = new Counter({
+    name: 'auth_events_malformed_total',
+    help: 'Messages on the auth-events queue that were not auth events, dropped',
+    registers: [this.registry],
+  });
+
   readonly outboxEventsPublished = new Counter({
     name: 'outbox_events_published_total',
     help: 'Events published from the outbox and confirmed by the broker, by type',
@@ -99,6 +170,45 @@ export class UserServiceMetrics {
       this.rpcServerDuration.observe({ outcome }, seconds);
     },
   };
+
+  readonly subjectCacheObserver: SubjectCacheObserver = {
+    hit: () => {
+      this.subjectCacheHits.inc();
+    },
+    miss: () => {
+      this.subjectCacheMisses.inc();
+    },
+    shared: () => {
+      this.subjectCacheShared.inc();
+    },
+    evicted: (reason, count) => {
+      this.subjectCacheEvictions.inc({ reason }, count);
+    },
+  };
+
+  readonly authEventsObserver: AuthEventsObserver = {
+    received: (type) => {
+      this.authEventsReceived.inc({ type });
+    },
+    duplicate: () => {
+      this.authEventsDuplicates.inc();
+    },
+    malformed: () => {
+      this.authEventsMalformed.inc();
+    },
+  };
+
+  /** Samples the entries of the token-subject cache at each scrape. */
+  trackSubjectCacheEntries(entryCount: () => number): void {
+    new Gauge({
+      name: 'token_subject_cache_entries',
+      help: 'Token subjects held in the cache (expired ones included until reclaimed)',
+      registers: [this.registry],
+      collect() {
+        this.set(entryCount());
+      },
+    });
+  }
 
   readonly outboxObserver: OutboxObserver = {
     eventPublished: (type) => {

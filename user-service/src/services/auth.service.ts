@@ -4,11 +4,12 @@ import { UnauthorizedError } from '../errors';
 import type { OutboxRepository } from '../repositories/outbox.repository';
 import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
 import type { TransactionRunner } from '../repositories/transaction';
-import type { TokenSubject, UserRecord, UserRepository } from '../repositories/user.repository';
+import type { UserRecord, UserRepository } from '../repositories/user.repository';
 import { tokenRevokedEvent, userDeactivatedEvent, type RevokedToken } from './auth-events';
 import type { ChangeContext } from './change-context';
 import type { EventNotifier } from './event-notifier';
 import type { PasswordHasher } from './password-hasher';
+import type { TokenSubjectCache } from './token-subject-cache';
 import type { IssuedToken, TokenCheck, TokenService } from './token.service';
 
 type VerifiedToken = Extract<TokenCheck, { ok: true }>;
@@ -40,6 +41,12 @@ export interface AuthServiceDeps {
   events: EventNotifier;
   passwords: PasswordHasher;
   tokens: TokenService;
+  /**
+   * Where validations get a token's subject (user active, token not revoked): the cache in front
+   * of `users.findTokenSubject`. This service evicts from it after its own revocations and
+   * deactivations; the auth-events subscriber after everyone's.
+   */
+  subjects: TokenSubjectCache;
 }
 
 const BAD_CREDENTIALS = 'Incorrect username or password.';
@@ -50,8 +57,7 @@ export class AuthService {
   private readonly outbox: OutboxRepository;
   private readonly withTransaction: TransactionRunner;
   private readonly events: EventNotifier;
-  /** Reads of a token's subject in flight, by `userId:jti`, shared by concurrent validations. */
-  private readonly subjectReads = new Map<string, Promise<TokenSubject | null>>();
+  private readonly subjects: TokenSubjectCache;
   private readonly passwords: PasswordHasher;
   private readonly tokens: TokenService;
 
@@ -63,6 +69,7 @@ export class AuthService {
     this.events = deps.events;
     this.passwords = deps.passwords;
     this.tokens = deps.tokens;
+    this.subjects = deps.subjects;
   }
 
   /** Creates an account; a name taken in any letter case is a ConflictError. */
@@ -93,30 +100,19 @@ export class AuthService {
     return check.ok ? this.validateVerified(check) : { valid: false, reason: check.reason };
   }
 
-  /** The checks after the signature: the token not revoked, its user present and active. */
+  /**
+   * The checks after the signature: the token not revoked, its user present and active. The
+   * subject comes from the token-subject cache: concurrent validations of a token share one
+   * database read, and a subject that makes the token valid is reused for a few seconds, unless
+   * a revocation or deactivation — this instance's own, at once, or another's, through its
+   * event — evicts it first.
+   */
   private async validateVerified(check: VerifiedToken): Promise<TokenValidation> {
-    const subject = await this.readSubject(check.userId, check.jti);
+    const subject = await this.subjects.read({ userId: check.userId, jti: check.jti, expiresAt: check.expiresAt });
     if (!subject) return { valid: false, reason: 'user_not_found' };
     if (subject.revoked) return { valid: false, reason: 'revoked' };
     if (!subject.isActive) return { valid: false, reason: 'user_inactive' };
     return { valid: true, user_id: subject.id, username: subject.username, expires_at: check.expiresAt.toISOString() };
-  }
-
-  /**
-   * One database read per token at a time: validations of a token that arrive while its read
-   * is in flight share that read (a client's burst of writes with one token), so each answer
-   * still comes from a read that began at most one query's time earlier.
-   */
-  private readSubject(userId: number, jti: string): Promise<TokenSubject | null> {
-    const key = `${userId}:${jti}`;
-    let read = this.subjectReads.get(key);
-    if (!read) {
-      read = this.users.findTokenSubject(userId, jti).finally(() => {
-        this.subjectReads.delete(key);
-      });
-      this.subjectReads.set(key, read);
-    }
-    return read;
   }
 
   /** The caller of a bearer-protected route of this service, or an UnauthorizedError. */
@@ -161,13 +157,17 @@ export class AuthService {
       if (!current) throw new UnauthorizedError('The bearer token is not valid.', 'Bearer error="invalid_token"');
       return { user: current, changed: false };
     });
+    // Committed: before anything is answered, no validation here may use a subject read before.
+    this.subjects.evictUser(caller.userId);
     if (changed) this.events.notify();
     return user;
   }
 
   /**
    * Stores the revocation and its `auth.token_revoked` event in one transaction: both or
-   * neither. A token revoked before records no second event.
+   * neither. A token revoked before records no second event. Once committed, the token's cached
+   * subject goes at once, synchronously: this instance refuses the token from its next
+   * validation on, without waiting for its own event to come back from the broker.
    */
   private async recordRevocation(token: RevokedToken, context: ChangeContext): Promise<void> {
     const revoked = await this.withTransaction(async (transaction) => {
@@ -175,6 +175,8 @@ export class AuthService {
       await this.outbox.add(tokenRevokedEvent(token, context), { transaction });
       return true;
     });
+    // Also when it was revoked before (by another instance, whose event may not be here yet).
+    this.subjects.evictToken(token.jti);
     if (revoked) this.events.notify();
   }
 }

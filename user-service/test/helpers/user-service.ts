@@ -13,27 +13,53 @@ import { loadConfig, type Config } from '../../src/config';
 import { createSequelize, databaseHealthCheck } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger } from '../../src/logger';
+import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
 import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
 import { OutboxRelay } from '../../src/messaging/outbox-relay';
 import { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
 import { OutboxRepository } from '../../src/repositories/outbox.repository';
 import { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
 import { transactionRunner } from '../../src/repositories/transaction';
-import { UserRepository } from '../../src/repositories/user.repository';
+import { UserRepository, type TokenSubject } from '../../src/repositories/user.repository';
 import { AuthService } from '../../src/services/auth.service';
 import { PasswordHasher } from '../../src/services/password-hasher';
+import { TokenSubjectCache } from '../../src/services/token-subject-cache';
 import { TokenService } from '../../src/services/token.service';
 
 /** The secret the test services sign with, so tests can forge tokens with or without it. */
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-at-least-32-characters-long';
 
+/** The real user repository, counting the token-subject reads that reach the database. */
+export class CountingUserRepository extends UserRepository {
+  /** Calls of {@link findTokenSubject} since start: one database round trip each. */
+  subjectReads = 0;
+
+  override findTokenSubject(userId: number, jti: string): Promise<TokenSubject | null> {
+    this.subjectReads += 1;
+    return super.findTokenSubject(userId, jti);
+  }
+}
+
+/** A migrated database and the Sequelize instance the models are bound to. */
+export interface ServiceDatabase {
+  url: string;
+  sequelize: Sequelize;
+}
+
 export interface StartedUserService {
   baseUrl: string;
   config: Readonly<Config>;
+  /** The database this instance runs on (shared with the other instances started on it). */
+  database: ServiceDatabase;
   sequelize: Sequelize;
-  users: UserRepository;
+  /** This instance's own repository: `subjectReads` counts its database reads of token subjects. */
+  users: CountingUserRepository;
   tokens: TokenService;
   authService: AuthService;
+  /** The token-subject cache behind this instance's validations. */
+  subjectCache: TokenSubjectCache;
+  /** Evicts from {@link subjectCache} on the file's auth-events exchange (`config.amqp.authEventsExchange`). */
+  subscriber: AuthEventsSubscriber;
   responder: TokenValidationResponder;
   /** Publishes the outbox to this test file's own `auth.events` exchange (`config.amqp.authEventsExchange`). */
   relay: OutboxRelay;
@@ -41,32 +67,43 @@ export interface StartedUserService {
   broker: RecoveringChannelModel;
   /** The RPC queue this instance consumes (private to the test run). */
   queue: string;
-  /** The broker connection's name, unique to this test run. */
+  /** The broker connection's name, unique to this instance. */
   connectionName: string;
   close(): Promise<void>;
 }
 
-/**
- * Starts user-service the way main.ts does — real config parsing, a fresh migrated database,
- * the real responder on the real broker — with the HTTP app on an ephemeral port.
- */
 export interface UserServiceOptions {
   /** Where the service's log lines go, to read them in a test; stdout when absent. */
   logDestination?: DestinationStream;
+  /**
+   * Another instance's database, to run several instances of one deployment; it stays open
+   * when this instance closes. A fresh migrated database of its own when absent.
+   */
+  database?: ServiceDatabase;
 }
 
+let instances = 0;
+
+/**
+ * Starts user-service the way main.ts does — real config parsing, a migrated database, the real
+ * responder, auth-events subscriber and outbox relay on the real broker — with the HTTP app on an
+ * ephemeral port. Instances on one database share its Sequelize instance (sequelize-typescript
+ * binds the models to one per process), but each has its own repositories, cache and connection.
+ */
 export async function startUserService(
   env: TestEnvironment,
   overrides: Record<string, string> = {},
   options: UserServiceOptions = {},
 ): Promise<StartedUserService> {
-  const database = await env.createDatabase('users');
-  const queue = env.queueName('auth.validate_token');
+  instances += 1;
+  const instance = instances;
+  const ownDatabase = options.database === undefined;
+  const databaseUrl = options.database?.url ?? (await env.createDatabase('users')).url;
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     AMQP_URL: env.amqpUrl,
-    AUTH_RPC_QUEUE: queue,
+    AUTH_RPC_QUEUE: env.queueName('auth.validate_token'),
     AUTH_EVENTS_EXCHANGE: env.exchangeName('auth.events'),
     SECRET_KEY: TEST_SECRET_KEY,
     BCRYPT_ROUNDS: '4',
@@ -81,10 +118,16 @@ export async function startUserService(
     version: 'test',
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
-  const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
-  await migrateToLatest(sequelize);
+  let sequelize: Sequelize;
+  if (options.database) {
+    sequelize = options.database.sequelize;
+  } else {
+    sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
+    await migrateToLatest(sequelize);
+  }
+  const queue = config.amqp.rpcQueue;
 
-  const users = new UserRepository();
+  const users = new CountingUserRepository();
   const tokens = new TokenService({
     secretKey: config.auth.secretKey,
     algorithm: config.auth.algorithm,
@@ -100,6 +143,17 @@ export async function startUserService(
     withTransaction,
     logger,
   });
+  const subjectCache = new TokenSubjectCache({
+    users,
+    ttlMs: config.subjectCache.ttlMs,
+    maxEntries: config.subjectCache.maxEntries,
+  });
+  const subscriber = new AuthEventsSubscriber({
+    exchange: config.amqp.authEventsExchange,
+    queue: env.queueName(`user-service.auth-events.${instance}`),
+    cache: subjectCache,
+    logger,
+  });
   const authService = new AuthService({
     users,
     revokedTokens: new RevokedTokenRepository(),
@@ -108,6 +162,7 @@ export async function startUserService(
     events: relay,
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens,
+    subjects: subjectCache,
   });
   const responder = new TokenValidationResponder({
     queue,
@@ -115,11 +170,11 @@ export async function startUserService(
     validate: (token) => authService.validateToken(token),
     logger,
   });
-  const connectionName = `user-service.test.${env.runId}`;
+  const connectionName = `user-service.test.${env.runId}.${instance}`;
   const broker = await connectToBroker({
     url: config.amqp.url,
     connectionName,
-    setup: setupAll([responder.setup, relay.setup]),
+    setup: setupAll([subscriber.setup, responder.setup, relay.setup]),
     logger,
   });
   await broker.waitForConnect();
@@ -129,7 +184,7 @@ export async function startUserService(
     config,
     logger,
     authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck()],
+    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), subscriber.healthCheck()],
   });
   const server = await listen(app);
   const { port } = server.address() as AddressInfo;
@@ -137,10 +192,13 @@ export async function startUserService(
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     config,
+    database: { url: config.db.url, sequelize },
     sequelize,
     users,
     tokens,
     authService,
+    subjectCache,
+    subscriber,
     responder,
     relay,
     outbox,
@@ -155,9 +213,10 @@ export async function startUserService(
         server.closeAllConnections();
       });
       await responder.stop(1000);
+      await subscriber.close();
       await relay.stop(1000);
       await broker.close();
-      await sequelize.close();
+      if (ownDatabase) await sequelize.close();
     },
   };
 }

@@ -81,3 +81,31 @@ test('loadConfig → SECRET_KEY: an empty value is refused everywhere, a short o
   t.like(loadConfig({ SECRET_KEY: 'short' }).auth, { secretKey: 'short', secretKeyGenerated: false });
   t.throws(() => loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(31) }), { message: /SECRET_KEY/ });
 });
+
+test('loadConfig → the token-subject cache keeps subjects 5 s, 10 000 at most, by default', (t) => {
+  t.deepEqual(loadConfig({}).subjectCache, { ttlMs: 5000, maxEntries: 10_000 });
+  t.true(Object.isFrozen(loadConfig({}).subjectCache));
+});
+
+test('loadConfig → TOKEN_SUBJECT_CACHE_TTL_MS=0 turns storing off; both cache variables are honoured up to their bounds', (t) => {
+  t.is(loadConfig({ TOKEN_SUBJECT_CACHE_TTL_MS: '0' }).subjectCache.ttlMs, 0);
+  t.deepEqual(
+    loadConfig({ TOKEN_SUBJECT_CACHE_TTL_MS: '600000', TOKEN_SUBJECT_CACHE_MAX_ENTRIES: '1000000' }).subjectCache,
+    { ttlMs: 600_000, maxEntries: 1_000_000 },
+  );
+});
+
+for (const [name, bad] of [
+  ['TOKEN_SUBJECT_CACHE_TTL_MS', '-1'],
+  ['TOKEN_SUBJECT_CACHE_TTL_MS', '600001'],
+  ['TOKEN_SUBJECT_CACHE_TTL_MS', '1.5'],
+  ['TOKEN_SUBJECT_CACHE_TTL_MS', 'five'],
+  ['TOKEN_SUBJECT_CACHE_MAX_ENTRIES', '0'],
+  ['TOKEN_SUBJECT_CACHE_MAX_ENTRIES', '1000001'],
+] as const) {
+  test(`loadConfig → ${name}=${bad} stops the start with one line naming the variable`, (t) => {
+    const error = t.throws(() => loadConfig({ [name]: bad }), { instanceOf: ConfigError });
+    t.regex(error.message, new RegExp(name));
+    t.notRegex(error.message, /\n/);
+  });
+}

@@ -58,3 +58,41 @@ test('outbox backlog gauges → a failing or hanging query leaves the last value
   t.is(sample(afterHang, 'outbox_backlog_events'), 4);
   t.true(Date.now() - started < 5000, 'the scrape waits for the query a bounded time');
 });
+
+test('token-subject cache observer → hits, misses, shared reads, evictions by reason and the entries gauge', async (t) => {
+  const subject = metrics();
+  let entries = 3;
+  subject.trackSubjectCacheEntries(() => entries);
+
+  subject.subjectCacheObserver.hit();
+  subject.subjectCacheObserver.hit();
+  subject.subjectCacheObserver.miss();
+  subject.subjectCacheObserver.shared();
+  subject.subjectCacheObserver.evicted('revocation', 1);
+  subject.subjectCacheObserver.evicted('flush', 4);
+  entries = 5;
+
+  const text = await subject.registry.metrics();
+  t.is(sample(text, 'token_subject_cache_hits_total'), 2);
+  t.is(sample(text, 'token_subject_cache_misses_total'), 1);
+  t.is(sample(text, 'token_subject_cache_shared_total'), 1);
+  t.is(sample(text, 'token_subject_cache_evictions_total{reason="revocation"'), 1);
+  t.is(sample(text, 'token_subject_cache_evictions_total{reason="flush"'), 4);
+  t.is(sample(text, 'token_subject_cache_entries'), 5);
+});
+
+test('auth-events observer → events received by type, duplicates and malformed messages', async (t) => {
+  const subject = metrics();
+
+  subject.authEventsObserver.received('auth.token_revoked');
+  subject.authEventsObserver.received('user.deactivated');
+  subject.authEventsObserver.received('auth.token_revoked');
+  subject.authEventsObserver.duplicate();
+  subject.authEventsObserver.malformed();
+
+  const text = await subject.registry.metrics();
+  t.is(sample(text, 'auth_events_received_total{type="auth.token_revoked"'), 2);
+  t.is(sample(text, 'auth_events_received_total{type="user.deactivated"'), 1);
+  t.is(sample(text, 'auth_events_duplicates_total'), 1);
+  t.is(sample(text, 'auth_events_malformed_total'), 1);
+});
