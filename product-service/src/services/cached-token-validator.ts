@@ -23,7 +23,26 @@ export interface CachedTokenValidatorDeps {
   now?: () => number;
   /** Told of every hit, miss, shared call and eviction; metrics implement it. */
   observer?: AuthCacheObserver;
+  /**
+   * After an eviction of a user, how long answers for that user are returned but not stored, in
+   * ms. Default {@link DEFAULT_REVOCATION_SETTLE_MS}; tests of other behaviour pass 0.
+   */
+  revocationSettleMs?: number;
 }
+
+/**
+ * How long after a revocation event answers for its user are not stored. user-service keeps a
+ * cache of its own, and each of its instances applies the same event independently: one that
+ * has not applied it yet may still answer "valid" for the revoked token from that cache, and
+ * stored here that answer would outlive the revocation by our whole TTL, with no further event
+ * to remove it. Every instance answering RPCs is connected and consuming the same exchange, so
+ * the gap between two consumers applying one event is milliseconds (measured: under 25 ms); two
+ * seconds cover it with a wide margin at the cost of one RPC per write of that user meanwhile.
+ */
+export const DEFAULT_REVOCATION_SETTLE_MS = 2000;
+
+/** Users remembered as recently evicted, at most (older ones are forgotten first). */
+const MAX_SETTLING_USERS = 100_000;
 
 /** Counters since start, for tests. */
 export interface CachedTokenValidatorStats {
@@ -33,7 +52,10 @@ export interface CachedTokenValidatorStats {
   misses: number;
   /** Validations that joined a call already in flight for the same token. */
   shared: number;
-  /** Successful answers not stored because their user (or everyone) was evicted while they were in flight. */
+  /**
+   * Successful answers not stored: their user (or everyone) was evicted while they were in
+   * flight, or their user less than revocationSettleMs ago.
+   */
   discardedAnswers: number;
   /** Entries removed, by reason. */
   evictions: Record<AuthCacheEvictionReason, number>;
@@ -109,6 +131,9 @@ export class CachedTokenValidator implements TokenValidator {
    */
   private readonly userEvictionSeqs = new Map<number, number>();
 
+  /** Users evicted less than revocationSettleMs ago: their answers are not stored meanwhile. */
+  private readonly settlingUsers: LRUCache<number, true> | undefined;
+
   private readonly counters: Omit<CachedTokenValidatorStats, 'entries'> = {
     hits: 0,
     misses: 0,
@@ -136,6 +161,16 @@ export class CachedTokenValidator implements TokenValidator {
         if (reason === 'expire') this.countEvictions('expired', 1);
       },
     });
+    const settleMs = deps.revocationSettleMs ?? DEFAULT_REVOCATION_SETTLE_MS;
+    this.settlingUsers =
+      settleMs > 0
+        ? new LRUCache<number, true>({
+            max: MAX_SETTLING_USERS,
+            ttl: settleMs,
+            perf: { now: this.now },
+            ttlResolution: 0,
+          })
+        : undefined;
   }
 
   validate(token: string, context: { requestId: string }): Promise<AuthenticatedUser> {
@@ -170,6 +205,7 @@ export class CachedTokenValidator implements TokenValidator {
    */
   evictUser(userId: number): number {
     this.evictionSeq += 1;
+    this.settlingUsers?.set(userId, true);
     if (this.unanswered.size > 0) {
       // Re-inserted so the map stays in increasing order of numbers (see forgetOldEvictions).
       this.userEvictionSeqs.delete(userId);
@@ -237,7 +273,7 @@ export class CachedTokenValidator implements TokenValidator {
 
   private remember(key: string, user: AuthenticatedUser, askedAtMs: number, askedAtSeq: number): void {
     if (this.ttlMs === 0) return;
-    if (this.evictedSince(user.userId, askedAtSeq)) {
+    if (this.evictedSince(user.userId, askedAtSeq) || this.settlingUsers?.has(user.userId)) {
       this.counters.discardedAnswers += 1;
       return;
     }

@@ -3,6 +3,7 @@ import test from 'ava';
 import { EVENT_TYPES, type ProblemDetails } from '@shop/shared-contracts';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
+import { DEFAULT_REVOCATION_SETTLE_MS } from '../../src/services/cached-token-validator';
 import { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 import { newUserId, productInput } from '../helpers/factories';
 import { call } from '../helpers/http';
@@ -145,6 +146,8 @@ test.serial('a duplicate event (same id) → counted as a duplicate, evicts noth
   const applied = service.subscriber.stats.applied;
   events().publish(event);
   await msUntil(() => service.subscriber.stats.applied === applied + 1, 'the first delivery');
+  // Answers for a just-evicted user are not stored for DEFAULT_REVOCATION_SETTLE_MS.
+  await new Promise((resolve) => setTimeout(resolve, DEFAULT_REVOCATION_SETTLE_MS + 50));
   const token = await cachedToken(service, userId);
   const before = service.subscriber.stats;
 

@@ -4,7 +4,11 @@ import { createHash } from 'node:crypto';
 
 import { ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
 import type { AuthCacheEvictionReason, AuthCacheObserver } from '../../src/metrics';
-import { CachedTokenValidator, tokenCacheKey } from '../../src/services/cached-token-validator';
+import {
+  CachedTokenValidator,
+  DEFAULT_REVOCATION_SETTLE_MS,
+  tokenCacheKey,
+} from '../../src/services/cached-token-validator';
 import type { AuthenticatedUser, TokenValidator } from '../../src/services/token-validator';
 
 /** The fake clock's start, in ms since the epoch. */
@@ -63,7 +67,13 @@ function userOf(userId: number, expiresAtMs = T0 + 3_600_000): AuthenticatedUser
 /** Lets the validator's `then` callbacks run (they store answers). */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-function build(options: { ttlMs?: number; maxEntries?: number; inner?: TokenValidator; observer?: AuthCacheObserver }) {
+function build(options: {
+  ttlMs?: number;
+  maxEntries?: number;
+  inner?: TokenValidator;
+  observer?: AuthCacheObserver;
+  revocationSettleMs?: number;
+}) {
   const clock = new FakeClock();
   const inner = options.inner ?? new ImmediateValidator(() => Promise.resolve(userOf(7)));
   const cache = new CachedTokenValidator({
@@ -71,6 +81,8 @@ function build(options: { ttlMs?: number; maxEntries?: number; inner?: TokenVali
     ttlMs: options.ttlMs ?? 30_000,
     maxEntries: options.maxEntries ?? 100,
     now: clock.now,
+    // 0 unless a test is about it: the other tests evict and then expect answers to be stored.
+    revocationSettleMs: options.revocationSettleMs ?? 0,
     ...(options.observer ? { observer: options.observer } : {}),
   });
   return { cache, clock };
@@ -258,6 +270,49 @@ for (const [label, error] of [
     t.is(cache.size, 0);
   });
 }
+
+test('for revocationSettleMs after evictUser, answers for that user are returned but not stored', async (t) => {
+  // Another user-service instance may not have applied the same revocation yet and answer
+  // "valid" from its own cache: such an answer must not be kept for a whole TTL.
+  const inner = new ImmediateValidator((token) => Promise.resolve(userOf(token.startsWith('seven') ? 7 : 8)));
+  const { cache, clock } = build({ inner, revocationSettleMs: 2000 });
+  cache.evictUser(7);
+
+  await cache.validate('seven-a', context);
+  await settle();
+  await cache.validate('seven-a', context);
+  t.is(inner.calls, 2, 'user 7: asked again, not stored');
+  t.is(cache.stats.discardedAnswers, 2);
+
+  await cache.validate('eight', context);
+  await settle();
+  await cache.validate('eight', context);
+  t.is(inner.calls, 3, 'another user: stored as usual');
+
+  clock.advance(2001);
+  await cache.validate('seven-a', context);
+  await settle();
+  await cache.validate('seven-a', context);
+  t.is(inner.calls, 4, 'user 7 after the settle time: stored again');
+});
+
+test('without a settle time given, answers are not stored for DEFAULT_REVOCATION_SETTLE_MS (2 s)', async (t) => {
+  const clock = new FakeClock();
+  const inner = new ImmediateValidator(() => Promise.resolve(userOf(7)));
+  const cache = new CachedTokenValidator({ inner, ttlMs: 30_000, maxEntries: 10, now: clock.now });
+  cache.evictUser(7);
+  clock.advance(DEFAULT_REVOCATION_SETTLE_MS - 1);
+  await cache.validate('token', context);
+  await settle();
+  await cache.validate('token', context);
+  t.is(inner.calls, 2);
+  clock.advance(2);
+  await cache.validate('token', context);
+  await settle();
+  await cache.validate('token', context);
+  t.is(inner.calls, 3);
+  t.is(DEFAULT_REVOCATION_SETTLE_MS, 2000);
+});
 
 test('evictUser → removes every entry of that user and only those; flush → everything', async (t) => {
   const owners: Record<string, number> = { a1: 1, a2: 1, a3: 1, b1: 2, c1: 3 };
