@@ -9,7 +9,7 @@ import { createHealthRouter } from './api/health.routes';
 import { openApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
 import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
-import { requestContext, traceContext } from './api/request-context';
+import { requestContext } from './api/request-context';
 import { requireAuth } from './api/require-auth';
 import type { Config } from './config';
 import type { HealthCheck } from './health';
@@ -43,7 +43,6 @@ export function createApp(deps: AppDeps): Express {
 
   const metrics = deps.metrics ?? new ProductServiceMetrics({ collectProcessMetrics: false });
   app.use(requestContext(logger));
-  app.use(traceContext());
   app.use(httpMetrics(metrics.httpRequestDuration));
   // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
   app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
@@ -75,6 +74,6 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(notFoundHandler);
-  app.use(errorHandler());
+  app.use(errorHandler(logger));
   return app;
 }

@@ -10,7 +10,7 @@ import { createHealthRouter } from './api/health.routes';
 import { openApiDocument } from './api/openapi';
 import { credentialRateLimit, loginUsernameRateLimit } from './api/rate-limit';
 import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
-import { requestContext, traceContext } from './api/request-context';
+import { requestContext } from './api/request-context';
 import { requireAuth } from './api/require-auth';
 import { createUsersRouter } from './api/users.routes';
 import type { Config } from './config';
@@ -42,7 +42,6 @@ export function createApp(deps: AppDeps): Express {
 
   const metrics = deps.metrics ?? new UserServiceMetrics({ collectProcessMetrics: false });
   app.use(requestContext(logger));
-  app.use(traceContext());
   app.use(httpMetrics(metrics.httpRequestDuration));
   // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
   app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH'] }));
@@ -77,6 +76,6 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(createUsersRouter({ authService: deps.authService, requireAuth: requireAuth(deps.authService) }));
   app.use(notFoundHandler);
-  app.use(errorHandler());
+  app.use(errorHandler(logger));
   return app;
 }

@@ -30,11 +30,12 @@ const alice: AuthenticatedUser = { userId: 7, username: 'alice', expiresAt: new 
 /** A minimal app: requireAuth in front of a route that echoes the authenticated user. */
 async function serve(validator: TokenValidator): Promise<{ baseUrl: string; server: Server }> {
   const app = express();
-  app.use(requestContext(createLogger({ level: 'silent', service: 'product-service', version: 'test' })));
+  const logger = createLogger({ level: 'silent', service: 'product-service', version: 'test' });
+  app.use(requestContext(logger));
   app.post('/guarded', requireAuth(validator), (_req, res) => {
     res.json(authenticatedUser(res));
   });
-  app.use(errorHandler());
+  app.use(errorHandler(logger));
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => {
       resolve(listening);

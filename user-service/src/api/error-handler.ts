@@ -9,6 +9,7 @@ import {
 } from '@shop/shared-contracts';
 
 import { AppError } from '../errors';
+import type { Logger } from '../logger';
 import { requestIdOf } from './request-context';
 
 /** body-parser's error `type`s, mapped to the contract's codes. */
@@ -40,13 +41,13 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
  * The one place errors become HTTP: AppErrors keep their code; body-parser errors get theirs;
  * anything else is a bug, logged with its stack and answered 500 without details.
  */
-export function errorHandler(): ErrorRequestHandler {
+export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     if (!appError) {
-      req.log.error({ err: error }, 'unhandled error');
+      logger.error({ err: error }, 'unhandled error');
     } else if (appError.status >= 500) {
-      req.log.warn({ err: appError.cause ?? appError, code: appError.code }, appError.detail);
+      logger.warn({ err: appError.cause ?? appError, code: appError.code }, appError.detail);
     }
     const problem = appError ?? new AppError('internal', 'Something went wrong on our side; it has been logged.');
     sendProblem(res, problem, req.originalUrl.split('?')[0] ?? '/', requestIdOf(req));
