@@ -3,28 +3,25 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { RecoveringChannelModel } from 'amqplib';
+import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
 
-import { createApp } from '../../src/app';
+import { composeUserService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
-import { createSequelize, databaseHealthCheck } from '../../src/db/database';
+import { createSequelize } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
 import { createLogger } from '../../src/logger';
-import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
-import { connectToBroker, setupAll } from '../../src/messaging/broker-connection';
-import { OutboxRelay } from '../../src/messaging/outbox-relay';
-import { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
-import { OutboxRepository } from '../../src/repositories/outbox.repository';
-import { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
-import { transactionRunner } from '../../src/repositories/transaction';
+import type { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
+import type { OutboxRelay } from '../../src/messaging/outbox-relay';
+import type { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
+import type { OutboxRepository } from '../../src/repositories/outbox.repository';
 import { UserRepository, type TokenSubject } from '../../src/repositories/user.repository';
-import { AuthService } from '../../src/services/auth.service';
-import { PasswordHasher } from '../../src/services/password-hasher';
-import { TokenSubjectCache } from '../../src/services/token-subject-cache';
-import { TokenService } from '../../src/services/token.service';
+import type { AuthService } from '../../src/services/auth.service';
+import type { TokenSubjectCache } from '../../src/services/token-subject-cache';
+import type { TokenService } from '../../src/services/token.service';
 
 /** The secret the test services sign with, so tests can forge tokens with or without it. */
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-at-least-32-characters-long';
@@ -85,9 +82,9 @@ export interface UserServiceOptions {
 let instances = 0;
 
 /**
- * Starts user-service the way main.ts does — real config parsing, a migrated database, the real
- * responder, auth-events subscriber and outbox relay on the real broker — with the HTTP app on an
- * ephemeral port. Instances on one database share its Sequelize instance (sequelize-typescript
+ * Starts user-service with main.ts's own wiring (composition.ts) — real config parsing, a
+ * migrated database, the real responder, auth-events subscriber and outbox relay on the real
+ * broker — with the HTTP app on an ephemeral port. Instances on one database share its Sequelize instance (sequelize-typescript
  * binds the models to one per process), but each has its own repositories, cache and connection.
  */
 export async function startUserService(
@@ -128,65 +125,14 @@ export async function startUserService(
   const queue = config.amqp.rpcQueue;
 
   const users = new CountingUserRepository();
-  const tokens = new TokenService({
-    secretKey: config.auth.secretKey,
-    algorithm: config.auth.algorithm,
-    ttlSeconds: config.auth.accessTokenTtlSeconds,
-    issuer: config.auth.issuer,
-    audience: config.auth.audience,
-  });
-  const withTransaction = transactionRunner(sequelize);
-  const outbox = new OutboxRepository({ sequelize });
-  const relay = new OutboxRelay({
-    exchange: config.amqp.authEventsExchange,
-    outbox,
-    withTransaction,
-    logger,
-  });
-  const subjectCache = new TokenSubjectCache({
+  const runtime = await composeUserService(config, logger, sequelize, {
+    connectionName: `user-service.test.${env.runId}.${instance}`,
+    authEventsQueue: env.queueName(`user-service.auth-events.${instance}`),
     users,
-    ttlMs: config.subjectCache.ttlMs,
-    maxEntries: config.subjectCache.maxEntries,
+    collectProcessMetrics: false,
   });
-  const subscriber = new AuthEventsSubscriber({
-    exchange: config.amqp.authEventsExchange,
-    queue: env.queueName(`user-service.auth-events.${instance}`),
-    cache: subjectCache,
-    logger,
-  });
-  const authService = new AuthService({
-    users,
-    revokedTokens: new RevokedTokenRepository(),
-    outbox,
-    withTransaction,
-    events: relay,
-    passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
-    tokens,
-    subjects: subjectCache,
-  });
-  const responder = new TokenValidationResponder({
-    queue,
-    prefetch: config.amqp.prefetch,
-    validate: (token) => authService.validateToken(token),
-    logger,
-  });
-  const connectionName = `user-service.test.${env.runId}.${instance}`;
-  const broker = await connectToBroker({
-    url: config.amqp.url,
-    connectionName,
-    setup: setupAll([subscriber.setup, responder.setup, relay.setup]),
-    logger,
-  });
-  await broker.waitForConnect();
-  relay.start();
-
-  const app = createApp({
-    config,
-    logger,
-    authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), subscriber.healthCheck()],
-  });
-  const server = await listen(app);
+  await runtime.broker.waitForConnect();
+  const server = await listen(runtime.app);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -195,16 +141,16 @@ export async function startUserService(
     database: { url: config.db.url, sequelize },
     sequelize,
     users,
-    tokens,
-    authService,
-    subjectCache,
-    subscriber,
-    responder,
-    relay,
-    outbox,
-    broker,
+    tokens: runtime.tokens,
+    authService: runtime.authService,
+    subjectCache: runtime.subjectCache,
+    subscriber: runtime.authEvents,
+    responder: runtime.responder,
+    relay: runtime.relay,
+    outbox: runtime.outbox,
+    broker: runtime.broker,
     queue,
-    connectionName,
+    connectionName: runtime.connectionName,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => {
@@ -212,16 +158,14 @@ export async function startUserService(
         });
         server.closeAllConnections();
       });
-      await responder.stop(1000);
-      await subscriber.close();
-      await relay.stop(1000);
-      await broker.close();
+      await runtime.stopResponding(1000);
+      await runtime.close();
       if (ownDatabase) await sequelize.close();
     },
   };
 }
 
-function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+function listen(app: Express): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(0, '127.0.0.1', () => {
       resolve(server);
