@@ -3,7 +3,7 @@ import { QueryTypes, type UniqueConstraintError } from 'sequelize';
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
 
 import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
-import { BaseRepository, type Page } from './base.repository';
+import { BaseRepository } from './base.repository';
 import { isoTimestampSql } from './outbox.repository';
 import type { TransactionOptions } from './transaction';
 
@@ -22,10 +22,6 @@ export interface ProductRecord {
 
 /** The envelope fields of a `product.created` event that the service decides; SQL fills in the rest. */
 export type ProductCreatedHeader = Pick<ProductCreatedEvent, 'id' | 'version' | 'request_id'>;
-
-/** A products row's columns named as {@link ProductRecord}'s fields, for plain SQL. */
-const RECORD_COLUMNS =
-  'id, name, description, price, quantity, owner_id AS "ownerId", created_at AS "createdAt", updated_at AS "updatedAt"';
 
 /**
  * SQL building, from the products row `alias`, the jsonb that toProductSnapshot
@@ -50,7 +46,8 @@ function productSnapshotSql(alias: string): string {
  * on the hot path, atomic without BEGIN/COMMIT (a statement is its own transaction). The
  * event's occurred_at and the product's timestamps are the same `now()`.
  */
-const CREATE_WITH_EVENT_SQL = `
+function createWithEventSql(recordColumns: string): string {
+  return `
   WITH product AS (
     INSERT INTO products (name, description, price, quantity, owner_id)
     VALUES ($name, $description, $price, $quantity, $ownerId)
@@ -69,9 +66,13 @@ const CREATE_WITH_EVENT_SQL = `
            now()
       FROM product
   )
-  SELECT ${RECORD_COLUMNS} FROM product`;
+  SELECT ${recordColumns} FROM product`;
+}
 
 export class ProductRepository extends BaseRepository<ProductModel, ProductRecord> {
+  /** {@link createWithEventSql} for this model's columns, built on first use. */
+  private createSql: string | undefined;
+
   constructor() {
     super(ProductModel);
   }
@@ -83,49 +84,21 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
    */
   async createWithCreatedEvent(values: ProductCreationAttributes, event: ProductCreatedHeader): Promise<ProductRecord> {
     return this.run(async () => {
-      const [created] = await this.sequelize.query<ProductRecord>(CREATE_WITH_EVENT_SQL, {
-        type: QueryTypes.SELECT,
-        bind: {
-          ...values,
-          eventId: event.id,
-          type: EVENT_TYPES.productCreated,
-          version: event.version,
-          requestId: event.request_id,
+      const [created] = await this.sequelize.query<ProductRecord>(
+        (this.createSql ??= createWithEventSql(this.recordColumns)),
+        {
+          type: QueryTypes.SELECT,
+          bind: {
+            ...values,
+            eventId: event.id,
+            type: EVENT_TYPES.productCreated,
+            version: event.version,
+            requestId: event.request_id,
+          },
         },
-      });
+      );
       if (!created) throw new Error('the product insert returned no row');
       return created;
-    });
-  }
-
-  // The two reads every public request makes, in plain SQL: Sequelize's finders spend more CPU
-  // preparing their options (scopes, attribute lists, lodash clones) than the query costs, and
-  // these are the catalogue's hot paths (docs/benchmarks.md).
-
-  override async findById(id: number, options: TransactionOptions = {}): Promise<ProductRecord | null> {
-    return this.run(async () => {
-      const [row] = await this.sequelize.query<ProductRecord>(`SELECT ${RECORD_COLUMNS} FROM products WHERE id = $id`, {
-        type: QueryTypes.SELECT,
-        bind: { id },
-        transaction: options.transaction,
-      });
-      return row ?? null;
-    });
-  }
-
-  /** Products ordered by id, with the table's row count, as two statements side by side. */
-  override async findPage(options: { offset: number; limit: number }): Promise<Page<ProductRecord>> {
-    return this.run(async () => {
-      const [items, counts] = await Promise.all([
-        this.sequelize.query<ProductRecord>(
-          `SELECT ${RECORD_COLUMNS} FROM products ORDER BY id LIMIT $limit OFFSET $offset`,
-          { type: QueryTypes.SELECT, bind: options },
-        ),
-        this.sequelize.query<{ total: number }>('SELECT count(*)::integer AS total FROM products', {
-          type: QueryTypes.SELECT,
-        }),
-      ]);
-      return { items, total: counts[0]?.total ?? 0 };
     });
   }
 
@@ -133,7 +106,7 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
   async deleteReturning(id: number, options: TransactionOptions = {}): Promise<ProductRecord | null> {
     return this.run(async () => {
       const [deleted] = await this.sequelize.query<ProductRecord>(
-        `DELETE FROM products WHERE id = $id RETURNING ${RECORD_COLUMNS}`,
+        `DELETE FROM products WHERE id = $id RETURNING ${this.recordColumns}`,
         { type: QueryTypes.SELECT, bind: { id }, transaction: options.transaction },
       );
       return deleted ?? null;
