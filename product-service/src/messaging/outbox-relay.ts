@@ -27,10 +27,10 @@ export const DEFAULT_CONFIRM_TIMEOUT_MS = 5000;
 export const DEFAULT_BATCH_SIZE = 100;
 
 /**
- * How long a drain waits after the notify that started it, in ms: the events of writes that
- * commit meanwhile go out in the same batch, so under load a batch's four round trips (begin
- * and claim, confirm, mark, commit) are shared by many events instead of paid by each. Adds at
- * most this much to an event's latency.
+ * How long each pass of a drain waits before it claims, in ms: the events of writes that commit
+ * meanwhile go out in the same batch, so under load a batch's four round trips (begin and claim,
+ * confirm, mark, commit) are shared by many events instead of paid by each — also on the passes
+ * that follow one another while writes keep coming. Adds at most this much to an event's latency.
  */
 const DRAIN_LINGER_MS = 5;
 
@@ -210,8 +210,7 @@ export class OutboxRelay implements EventNotifier {
   private requestDrain(): void {
     this.drainRequests += 1;
     if (this.draining) return;
-    this.draining = new Promise((resolve) => setTimeout(resolve, this.stopping ? 0 : DRAIN_LINGER_MS))
-      .then(() => this.drainWhileRequested())
+    this.draining = this.drainWhileRequested()
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'outbox drain failed unexpectedly');
       })
@@ -271,9 +270,15 @@ export class OutboxRelay implements EventNotifier {
     let requestsSeen: number;
     let drained: boolean;
     do {
+      await this.linger();
       requestsSeen = this.drainRequests;
       drained = await this.drain();
     } while (drained && this.drainRequests !== requestsSeen);
+  }
+
+  private async linger(): Promise<void> {
+    if (this.stopping) return;
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_LINGER_MS));
   }
 
   /** Relays batches until one comes back short. False when a batch failed: the next poll retries. */

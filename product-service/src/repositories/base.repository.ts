@@ -1,5 +1,4 @@
 import {
-  QueryTypes,
   type Attributes,
   type CreationAttributes,
   type Sequelize,
@@ -9,6 +8,7 @@ import {
 import type { Model, ModelCtor } from 'sequelize-typescript';
 
 import { translateDatabaseErrors } from './database-errors';
+import { plainQuery } from './plain-sql';
 import type { TransactionOptions } from './transaction';
 
 /** One page of records and the total number of rows they were taken from. */
@@ -36,11 +36,13 @@ export abstract class BaseRepository<M extends Model, TRecord> {
 
   async findById(id: number, options: TransactionOptions = {}): Promise<TRecord | null> {
     return this.run(async () => {
-      const [row] = await this.sequelize.query<M>(`SELECT ${this.recordColumns} FROM ${this.table} WHERE id = $id`, {
-        type: QueryTypes.SELECT,
-        bind: { id },
-        transaction: options.transaction,
-      });
+      const { rows } = await plainQuery<M>(
+        this.sequelize,
+        `SELECT ${this.recordColumns} FROM ${this.table} WHERE id = $1`,
+        [id],
+        options.transaction,
+      );
+      const [row] = rows;
       return row ? this.toRecord(row) : null;
     });
   }
@@ -58,19 +60,14 @@ export abstract class BaseRepository<M extends Model, TRecord> {
    */
   async findPage(options: { offset: number; limit: number }): Promise<Page<TRecord>> {
     return this.run(async () => {
-      const [rows, counts] = await Promise.all([
-        this.sequelize.query<M>(
-          `SELECT ${this.recordColumns} FROM ${this.table} ORDER BY id LIMIT $limit OFFSET $offset`,
-          {
-            type: QueryTypes.SELECT,
-            bind: options,
-          },
-        ),
-        this.sequelize.query<{ total: number }>(`SELECT count(*)::integer AS total FROM ${this.table}`, {
-          type: QueryTypes.SELECT,
-        }),
+      const [page, count] = await Promise.all([
+        plainQuery<M>(this.sequelize, `SELECT ${this.recordColumns} FROM ${this.table} ORDER BY id LIMIT $1 OFFSET $2`, [
+          options.limit,
+          options.offset,
+        ]),
+        plainQuery<{ total: number }>(this.sequelize, `SELECT count(*)::integer AS total FROM ${this.table}`),
       ]);
-      return { items: rows.map((row) => this.toRecord(row)), total: counts[0]?.total ?? 0 };
+      return { items: page.rows.map((row) => this.toRecord(row)), total: count.rows[0]?.total ?? 0 };
     });
   }
 
@@ -104,9 +101,9 @@ export abstract class BaseRepository<M extends Model, TRecord> {
 
   /**
    * The model's columns named as its attributes (`owner_id AS "ownerId"`), for plain SQL whose
-   * rows {@link toRecord} reads. The reads by id and by page are plain SQL: Sequelize's finders
-   * spent more CPU preparing their options (scopes, attribute lists, lodash clones) than the
-   * query cost, on the catalogue's hot paths (docs/benchmarks.md).
+   * rows {@link toRecord} reads. The reads by id and by page are plain SQL run by plainQuery:
+   * Sequelize's finders spent more CPU preparing their options (scopes, attribute lists, lodash
+   * clones) than the query cost, on the catalogue's hot paths (docs/benchmarks.md).
    */
   protected get recordColumns(): string {
     this.columns ??= Object.entries(this.model.getAttributes())

@@ -1,6 +1,7 @@
 import { ConnectionError, DatabaseError, TimeoutError, UniqueConstraintError } from 'sequelize';
 
 import { AppError, ConflictError, ServiceUnavailableError } from '../errors';
+import { CONNECTION_LOST } from './plain-sql';
 
 /**
  * Runs a query and translates driver errors into the application's errors, so that no
@@ -25,7 +26,8 @@ function translateDatabaseError(error: unknown, conflictDetail?: (error: UniqueC
     error instanceof ConnectionError ||
     error instanceof TimeoutError ||
     isPoolTimeout(error) ||
-    isConnectionLost(error)
+    isConnectionLost(error) ||
+    isDriverOutage(error)
   ) {
     return new ServiceUnavailableError('The database is unavailable; try again shortly.', { cause: error });
   }
@@ -39,17 +41,20 @@ function translateDatabaseError(error: unknown, conflictDetail?: (error: UniqueC
  */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
 
-/** pg's errors when the socket under a query goes away, which carry no SQLSTATE. */
-const CONNECTION_LOST = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/;
-
 /**
  * A query failed because its connection was lost mid-flight (the backend terminated, the
  * server restarting): Sequelize reports it as a plain DatabaseError, yet it is an outage.
  */
 function isConnectionLost(error: unknown): boolean {
   if (!(error instanceof DatabaseError)) return false;
-  const { code, message } = error.parent as Error & { code?: unknown };
-  return (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) || CONNECTION_LOST.test(message);
+  return isDriverOutage(error.parent);
+}
+
+/** pg's own error (from plainQuery, or under a Sequelize one) that says the server could not serve the query. */
+function isDriverOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code } = error as Error & { code?: unknown };
+  return (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) || CONNECTION_LOST.test(error.message);
 }
 
 /** Sequelize's pool gives up with a plain error when no connection can be had in time. */

@@ -1,10 +1,11 @@
-import { QueryTypes, type UniqueConstraintError } from 'sequelize';
+import type { UniqueConstraintError } from 'sequelize';
 
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
 
 import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
 import { BaseRepository } from './base.repository';
 import { isoTimestampSql } from './outbox.repository';
+import { plainQuery } from './plain-sql';
 import type { TransactionOptions } from './transaction';
 
 /** A product as the layers above see it. */
@@ -50,18 +51,18 @@ function createWithEventSql(recordColumns: string): string {
   return `
   WITH product AS (
     INSERT INTO products (name, description, price, quantity, owner_id)
-    VALUES ($name, $description, $price, $quantity, $ownerId)
+    VALUES ($1, $2, $3, $4, $5)
     RETURNING *
   ), event AS (
     INSERT INTO outbox_events (id, type, payload, occurred_at)
-    SELECT $eventId::uuid,
-           $type::text,
+    SELECT $6::uuid,
+           $7::text,
            jsonb_build_object(
-             'id', $eventId::uuid,
-             'type', $type::text,
-             'version', $version::integer,
+             'id', $6::uuid,
+             'type', $7::text,
+             'version', $8::integer,
              'occurred_at', ${isoTimestampSql('now()')},
-             'request_id', $requestId::text,
+             'request_id', $9::text,
              'data', jsonb_build_object('product', ${productSnapshotSql('product')}, 'actor_id', product.owner_id)),
            now()
       FROM product
@@ -84,19 +85,22 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
    */
   async createWithCreatedEvent(values: ProductCreationAttributes, event: ProductCreatedHeader): Promise<ProductRecord> {
     return this.run(async () => {
-      const [created] = await this.sequelize.query<ProductRecord>(
+      const { rows } = await plainQuery<ProductRecord>(
+        this.sequelize,
         (this.createSql ??= createWithEventSql(this.recordColumns)),
-        {
-          type: QueryTypes.SELECT,
-          bind: {
-            ...values,
-            eventId: event.id,
-            type: EVENT_TYPES.productCreated,
-            version: event.version,
-            requestId: event.request_id,
-          },
-        },
+        [
+          values.name,
+          values.description ?? null,
+          values.price,
+          values.quantity,
+          values.ownerId,
+          event.id,
+          EVENT_TYPES.productCreated,
+          event.version,
+          event.request_id,
+        ],
       );
+      const [created] = rows;
       if (!created) throw new Error('the product insert returned no row');
       return created;
     });
@@ -105,11 +109,13 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
   /** Deletes one row and returns it as it was just before; null when no row has that id. */
   async deleteReturning(id: number, options: TransactionOptions = {}): Promise<ProductRecord | null> {
     return this.run(async () => {
-      const [deleted] = await this.sequelize.query<ProductRecord>(
-        `DELETE FROM products WHERE id = $id RETURNING ${this.recordColumns}`,
-        { type: QueryTypes.SELECT, bind: { id }, transaction: options.transaction },
+      const { rows } = await plainQuery<ProductRecord>(
+        this.sequelize,
+        `DELETE FROM products WHERE id = $1 RETURNING ${this.recordColumns}`,
+        [id],
+        options.transaction,
       );
-      return deleted ?? null;
+      return rows[0] ?? null;
     });
   }
 

@@ -1,9 +1,9 @@
-import { QueryTypes } from 'sequelize';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { DomainEvent } from '@shop/shared-contracts';
 
 import { translateDatabaseErrors } from './database-errors';
+import { plainQuery } from './plain-sql';
 import type { Transaction, TransactionOptions } from './transaction';
 
 /**
@@ -42,6 +42,7 @@ export function isoTimestampSql(expression: string): string {
  * The transactional outbox (`outbox_events`): events are written in the same transaction as
  * the change they describe, and published from here by the relay once committed, so an event
  * goes out if and only if its change was stored. Rows are kept 24 h after publishing, then purged.
+ * Every statement is plain SQL run by plainQuery: the relay runs them for every batch.
  */
 export class OutboxRepository {
   private readonly sequelize: Sequelize;
@@ -57,10 +58,12 @@ export class OutboxRepository {
    */
   async add(event: NewEvent, options: TransactionOptions = {}): Promise<void> {
     await this.run(() =>
-      this.sequelize.query(
+      plainQuery(
+        this.sequelize,
         `INSERT INTO outbox_events (id, type, payload, occurred_at)
-         VALUES ($id, $type, $payload::jsonb || jsonb_build_object('occurred_at', ${isoTimestampSql('now()')}), now())`,
-        { bind: { id: event.id, type: event.type, payload: JSON.stringify(event) }, transaction: options.transaction },
+         VALUES ($1, $2, $3::jsonb || jsonb_build_object('occurred_at', ${isoTimestampSql('now()')}), now())`,
+        [event.id, event.type, JSON.stringify(event)],
+        options.transaction,
       ),
     );
   }
@@ -72,28 +75,33 @@ export class OutboxRepository {
    * `transaction` ends.
    */
   async claimBatch(limit: number, transaction: Transaction): Promise<ClaimedEvent[]> {
-    return this.run(() =>
-      this.sequelize.query<ClaimedEvent>(
+    return this.run(async () => {
+      const { rows } = await plainQuery<ClaimedEvent>(
+        this.sequelize,
         `SELECT id, type, payload
            FROM outbox_events
           WHERE published_at IS NULL AND failed_at IS NULL
           ORDER BY occurred_at, id
-          LIMIT $limit
+          LIMIT $1
             FOR UPDATE SKIP LOCKED`,
-        { type: QueryTypes.SELECT, bind: { limit }, transaction },
-      ),
-    );
+        [limit],
+        transaction,
+      );
+      return rows;
+    });
   }
 
   /** Marks claimed events as published (the broker confirmed them); final when `transaction` commits. */
   async markPublished(ids: readonly string[], transaction: Transaction): Promise<void> {
     if (ids.length === 0) return;
     await this.run(() =>
-      this.sequelize.query(
+      plainQuery(
+        this.sequelize,
         `UPDATE outbox_events
             SET published_at = clock_timestamp(), attempts = attempts + 1
-          WHERE id = ANY($ids::uuid[])`,
-        { bind: { ids }, transaction },
+          WHERE id = ANY($1::uuid[])`,
+        [ids],
+        transaction,
       ),
     );
   }
@@ -104,11 +112,13 @@ export class OutboxRepository {
    */
   async markFailed(id: string, error: string, options: TransactionOptions = {}): Promise<void> {
     await this.run(() =>
-      this.sequelize.query(
+      plainQuery(
+        this.sequelize,
         `UPDATE outbox_events
-            SET failed_at = clock_timestamp(), attempts = attempts + 1, last_error = $error
-          WHERE id = $id`,
-        { bind: { id, error: error.slice(0, MAX_ERROR_LENGTH) }, transaction: options.transaction },
+            SET failed_at = clock_timestamp(), attempts = attempts + 1, last_error = $2
+          WHERE id = $1`,
+        [id, error.slice(0, MAX_ERROR_LENGTH)],
+        options.transaction,
       ),
     );
   }
@@ -117,36 +127,37 @@ export class OutboxRepository {
   async recordAttemptFailure(ids: readonly string[], error: string): Promise<void> {
     if (ids.length === 0) return;
     await this.run(() =>
-      this.sequelize.query(
+      plainQuery(
+        this.sequelize,
         `UPDATE outbox_events
-            SET attempts = attempts + 1, last_error = $error
-          WHERE id = ANY($ids::uuid[]) AND published_at IS NULL`,
-        { bind: { ids, error: error.slice(0, MAX_ERROR_LENGTH) } },
+            SET attempts = attempts + 1, last_error = $2
+          WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
+        [ids, error.slice(0, MAX_ERROR_LENGTH)],
       ),
     );
   }
 
   /** Deletes the events published before `olderThan`; returns how many. Parked events stay. */
   async purgePublished(olderThan: Date): Promise<number> {
-    return this.run(() =>
-      this.sequelize.query('DELETE FROM outbox_events WHERE published_at < $olderThan', {
-        type: QueryTypes.BULKDELETE,
-        bind: { olderThan },
-      }),
-    );
+    return this.run(async () => {
+      const { rowCount } = await plainQuery(this.sequelize, 'DELETE FROM outbox_events WHERE published_at < $1', [
+        olderThan,
+      ]);
+      return rowCount;
+    });
   }
 
   /** Events waiting to be published and the age of the oldest, for metrics. */
   async backlog(): Promise<OutboxBacklog> {
     return this.run(async () => {
-      const [row] = await this.sequelize.query<OutboxBacklog>(
+      const { rows } = await plainQuery<OutboxBacklog>(
+        this.sequelize,
         `SELECT count(*)::int AS events,
                 COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at)), 0)::float8 AS "oldestAgeSeconds"
            FROM outbox_events
           WHERE published_at IS NULL AND failed_at IS NULL`,
-        { type: QueryTypes.SELECT },
       );
-      return row ?? { events: 0, oldestAgeSeconds: 0 };
+      return rows[0] ?? { events: 0, oldestAgeSeconds: 0 };
     });
   }
 
