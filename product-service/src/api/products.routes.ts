@@ -7,6 +7,7 @@ import { changeContextOf } from './request-context';
 import {
   createProductBodySchema,
   listProductsQuerySchema,
+  plainlyValidProductBody,
   productIdParamsSchema,
   updateProductBodySchema,
 } from './products.schemas';
@@ -37,7 +38,7 @@ export function createProductsRouter(deps: ProductsRouterDeps): Router {
 
   router.post('/products', requireAuth, json, async (req, res) => {
     const { userId } = authenticatedUser(res);
-    const body = parse(createProductBodySchema, req.body, 'body');
+    const body = plainlyValidProductBody(req.body) ?? parse(createProductBodySchema, req.body, 'body');
     const product = await productService.create(toNewProduct(body), userId, changeContextOf(req));
     res.status(201).location(`/products/${product.id}`).json(toPublicProduct(product));
   });

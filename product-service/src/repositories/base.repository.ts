@@ -61,10 +61,11 @@ export abstract class BaseRepository<M extends Model, TRecord> {
   async findPage(options: { offset: number; limit: number }): Promise<Page<TRecord>> {
     return this.run(async () => {
       const [page, count] = await Promise.all([
-        plainQuery<M>(this.sequelize, `SELECT ${this.recordColumns} FROM ${this.table} ORDER BY id LIMIT $1 OFFSET $2`, [
-          options.limit,
-          options.offset,
-        ]),
+        plainQuery<M>(
+          this.sequelize,
+          `SELECT ${this.recordColumns} FROM ${this.table} ORDER BY id LIMIT $1 OFFSET $2`,
+          [options.limit, options.offset],
+        ),
         plainQuery<{ total: number }>(this.sequelize, `SELECT count(*)::integer AS total FROM ${this.table}`),
       ]);
       return { items: page.rows.map((row) => this.toRecord(row)), total: count.rows[0]?.total ?? 0 };

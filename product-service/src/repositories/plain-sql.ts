@@ -4,7 +4,7 @@ import type { Transaction } from './transaction';
 
 /** The part of a pooled pg `Client` this module uses. */
 interface PgConnection {
-  query<R>(config: { text: string; values: readonly unknown[] }): Promise<{ rows: R[]; rowCount: number | null }>;
+  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** Sequelize's flag for a connection its pool must not hand out again. */
   _invalid?: boolean;
 }
@@ -44,8 +44,9 @@ export async function plainQuery<R>(
 
 async function runOn<R>(connection: PgConnection, text: string, values: readonly unknown[]): Promise<PlainResult<R>> {
   try {
-    const result = await connection.query<R>({ text, values });
-    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    const result = await connection.query({ text, values });
+    // The caller's SQL decides the rows' shape; pg cannot check it.
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   } catch (error) {
     // As sequelize.query does: a connection whose socket died is not handed out again.
     if (error instanceof Error && CONNECTION_LOST.test(error.message)) connection._invalid = true;
