@@ -1,9 +1,11 @@
 /**
  * The hand-written ideal of product-service's hot paths: Express 5 and a pg pool of the same
- * size, the same SQL on the same database, and writes authorised by a bare RPC call to the
- * real user-service responder over the same queue. It leaves out what a real service must
- * have (validation with every failing field, problem+json, request ids, helmet, logging), so
- * the gap to it is what those cost. Run as its own process; prints the ready line.
+ * size, the same SQL on the same database, writes authorised by a bare RPC call to the real
+ * user-service responder over the same queue, and each write's event delivered as
+ * product-service delivers it (recorded with the product in one statement, then published by a
+ * hand-written outbox relay). It leaves out what a real service must have (validation with
+ * every failing field, problem+json, request ids, helmet, logging, metrics), so the gap to it
+ * is what those cost. Run as its own process; prints the ready line.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -11,6 +13,7 @@ import express, { type Request, type Response } from 'express';
 import { Pool } from 'pg';
 
 import { announceReady, workerInput } from '../processes';
+import { BareOutboxRelay } from './bare-outbox-relay';
 import { BareRpcClient } from './bare-rpc-client';
 
 export interface BareExpressPgInput {
@@ -18,6 +21,8 @@ export interface BareExpressPgInput {
   amqpUrl: string;
   queue: string;
   rpcTimeoutMs: number;
+  /** Where the ideal's events go: an exchange of its own, beside product-service's. */
+  eventsExchange: string;
   /** Same as the services' DB_POOL_MAX default. */
   poolMax: number;
 }
@@ -35,7 +40,7 @@ interface ProductRow {
 
 const COLUMNS = 'id, name, description, price, quantity, owner_id, created_at, updated_at';
 
-/** Where the ideal's writes put their events: the outbox's shape, but no relay reads it. */
+/** The ideal's own outbox: the shape of product-service's, read by its own relay. */
 const BARE_OUTBOX_TABLE = 'bench_bare_outbox_events';
 
 function toJson(row: ProductRow): Record<string, unknown> {
@@ -55,6 +60,12 @@ async function main(): Promise<void> {
     amqpUrl: input.amqpUrl,
     queue: input.queue,
     timeoutMs: input.rpcTimeoutMs,
+  });
+  const relay = await BareOutboxRelay.start({
+    pool,
+    table: BARE_OUTBOX_TABLE,
+    amqpUrl: input.amqpUrl,
+    exchange: input.eventsExchange,
   });
 
   const app = express();
@@ -107,15 +118,19 @@ async function main(): Promise<void> {
       res.status(422).end();
       return;
     }
-    // The same durable work as product-service: the product and its event in one statement.
-    // The event goes to a table of the ideal's own, which nothing publishes from.
+    // The same durable work as product-service: the product and its event (the same envelope)
+    // in one statement, the event then published by the relay.
     const { rows } = await pool.query<ProductRow>(
       `WITH product AS (
          INSERT INTO products (name, description, price, quantity, owner_id) VALUES ($1, $2, $3, $4, $5)
          RETURNING ${COLUMNS}
        ), event AS (
          INSERT INTO ${BARE_OUTBOX_TABLE} (id, type, payload, occurred_at)
-         SELECT $6::uuid, 'product.created', to_jsonb(product), now() FROM product
+         SELECT $6::uuid, 'product.created',
+                jsonb_build_object('id', $6::uuid, 'type', 'product.created', 'version', 1, 'occurred_at', now(),
+                                   'request_id', NULL, 'data', jsonb_build_object('product', to_jsonb(product), 'actor_id', $5::integer)),
+                now()
+           FROM product
        )
        SELECT * FROM product`,
       [
@@ -129,6 +144,7 @@ async function main(): Promise<void> {
     );
     const row = rows[0];
     if (!row) throw new Error('INSERT returned no row');
+    relay.notify();
     res.status(201).location(`/products/${row.id}`).json(toJson(row));
   });
 
@@ -139,7 +155,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => {
     server.close();
     server.closeAllConnections();
-    void Promise.allSettled([rpc.close(), pool.end()]).finally(() => process.exit(0));
+    void Promise.allSettled([rpc.close(), relay.close()])
+      .then(() => pool.end())
+      .finally(() => process.exit(0));
   });
 }
 

@@ -24,12 +24,13 @@ const NEW_PRODUCT = JSON.stringify({
  * then add rows.
  */
 export async function productsHttp(ctx: ScenarioContext): Promise<Comparison[]> {
-  const { stack, options, cleanup } = ctx;
+  const { env, stack, options, cleanup } = ctx;
   const bareInput: BareExpressPgInput = {
     databaseUrl: stack.productDatabaseUrl,
     amqpUrl: stack.amqpUrl,
     queue: stack.queue,
     rpcTimeoutMs: 3000,
+    eventsExchange: env.exchangeName('product.events.bench.bare'),
     poolMax: POOL_MAX,
   };
   const bare = await startServerWorker('baselines/bare-express-pg', bareInput);
