@@ -56,6 +56,14 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(jsonBody(config.http.bodyLimitBytes));
 
+  // First: the catalogue is the traffic, and a request Express matches here never walks the
+  // routers below.
+  app.use(
+    createProductsRouter({
+      productService: deps.productService,
+      requireAuth: requireAuth(deps.tokenValidator),
+    }),
+  );
   app.use(
     createHealthRouter({
       service: SERVICE_NAME,
@@ -66,12 +74,6 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(createMetricsRouter(metrics.registry));
   app.use(createDocsRouter(openApiDocument));
-  app.use(
-    createProductsRouter({
-      productService: deps.productService,
-      requireAuth: requireAuth(deps.tokenValidator),
-    }),
-  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

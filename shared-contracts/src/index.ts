@@ -83,3 +83,4 @@ export type {
 } from './events';
 
 export { decodeValidateTokenReply, decodeValidateTokenRequest } from './validate-token-codec';
+export { validateEvent } from './validate-event';

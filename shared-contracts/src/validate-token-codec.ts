@@ -76,12 +76,13 @@ function parseJson(content: Uint8Array | string): DecodeResult<unknown> {
   }
 }
 
-function isPlainObject(value: unknown): value is object {
+/** A JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Own enumerable keys, counted without building the key array. */
-function hasExactlyKeys(value: object, count: number): boolean {
+export function hasExactlyKeys(value: object, count: number): boolean {
   let keys = 0;
   for (const key in value) {
     if (Object.hasOwn(value, key)) keys += 1;
@@ -89,7 +90,8 @@ function hasExactlyKeys(value: object, count: number): boolean {
   return keys === count;
 }
 
-function isCanonicalInstant(value: unknown): value is string {
+/** An instant written exactly as `Date.prototype.toISOString()` writes it. */
+export function isCanonicalInstant(value: unknown): value is string {
   if (typeof value !== 'string' || !CANONICAL_ISO_INSTANT.test(value)) return false;
   const time = Date.parse(value);
   return !Number.isNaN(time) && new Date(time).toISOString() === value;

@@ -1,11 +1,10 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import type Joi from 'joi';
 
 import {
   EVENT_SCHEMAS,
   JSON_CONTENT_TYPE,
   REQUEST_ID_HEADER,
-  validateMessage,
+  validateEvent,
   type DomainEvent,
   type EventType,
 } from '@shop/shared-contracts';
@@ -420,7 +419,7 @@ export class OutboxRelay implements EventNotifier {
  */
 export function checkEvent(row: ClaimedEvent): EventCheck {
   if (!isEventType(row.type)) return { ok: false, reason: `unknown event type "${row.type}"` };
-  const result = validateMessage(EVENT_SCHEMAS[row.type] as Joi.Schema<DomainEvent>, row.payload);
+  const result = validateEvent(row.type, row.payload);
   if (!result.ok) return { ok: false, reason: result.error };
   if (result.value.id !== row.id) return { ok: false, reason: `payload id ${result.value.id} is not the row id` };
   return { ok: true, event: result.value };
