@@ -17,6 +17,7 @@ import type { RpcServerObserver, RpcServerOutcome } from '../metrics';
 import type { TokenValidation } from '../services/auth.service';
 import { SERVICE_NAME } from '../service-info';
 import { runWithTraceContext } from '../trace-context';
+import { DeliveryAcks } from './delivery-acks';
 
 export interface TokenValidationResponderDeps {
   queue: string;
@@ -31,7 +32,8 @@ export interface TokenValidationResponderDeps {
 /**
  * Answers `auth.validate_token` RPCs. Per message: decode against the shared schema, validate,
  * publish the reply to `replyTo` with the request's correlationId, then ack — reply before ack,
- * every message acked exactly once, nothing ever requeued, so a poison message cannot loop.
+ * every message acked exactly once (those finished together in one frame, see DeliveryAcks),
+ * nothing ever requeued, so a poison message cannot loop.
  */
 export class TokenValidationResponder {
   private readonly queue: string;
@@ -69,7 +71,10 @@ export class TokenValidationResponder {
       if (!this.stopping) void model.close().catch(() => undefined);
     });
     await channel.prefetch(this.prefetch);
-    await this.attach(channel, model);
+    const acks = new DeliveryAcks(channel, (error) => {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not ack RPC requests');
+    });
+    await this.attach(channel, model, acks);
     this.channel = channel;
   };
 
@@ -109,7 +114,7 @@ export class TokenValidationResponder {
     if (channel) await channel.close().catch(() => undefined);
   }
 
-  private async attach(channel: Channel, model: ChannelModel): Promise<void> {
+  private async attach(channel: Channel, model: ChannelModel, acks: DeliveryAcks): Promise<void> {
     // Declared on every (re)connect: the requester publishes with `mandatory`, so the queue
     // must exist whenever a responder is up.
     await channel.assertQueue(this.queue, { durable: true });
@@ -118,19 +123,20 @@ export class TokenValidationResponder {
         // The broker cancelled us (queue deleted): declare it again and resume.
         this.consumerTag = undefined;
         this.logger.warn('consumer cancelled by the broker; re-attaching');
-        this.attach(channel, model).catch((error: unknown) => {
+        this.attach(channel, model, acks).catch((error: unknown) => {
           this.logger.error({ err: error }, 'could not re-attach; reconnecting');
           void model.close().catch(() => undefined);
         });
         return;
       }
-      void this.handle(channel, message);
+      acks.received(message);
+      void this.handle(channel, acks, message);
     });
     this.consumerTag = consumerTag;
     this.logger.info('consuming token-validation requests');
   }
 
-  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+  private async handle(channel: Channel, acks: DeliveryAcks, message: ConsumeMessage): Promise<void> {
     this.inFlight += 1;
     const started = performance.now();
     const properties = message.properties as {
@@ -178,14 +184,7 @@ export class TokenValidationResponder {
       } finally {
         // Exactly once, whatever happened above; never requeued. If the channel is gone the
         // broker redelivers the request to another consumer, which answers it instead.
-        try {
-          channel.ack(message);
-        } catch (error) {
-          this.logger.warn(
-            { ...fields, err: error instanceof Error ? error.message : String(error) },
-            'could not ack RPC request',
-          );
-        }
+        acks.finish(message);
         const seconds = (performance.now() - started) / 1000;
         this.observer?.requestHandled(outcome, seconds);
         this.logger.info(
