@@ -33,6 +33,10 @@ export async function plainQuery<R>(
   values: readonly unknown[] = [],
   transaction?: Transaction,
 ): Promise<PlainResult<R>> {
+  // Into the same SQL log as Sequelize's own statements (LOG_LEVEL=trace); Sequelize's types
+  // leave its options out.
+  const { logging } = (sequelize as unknown as { options: { logging?: unknown } }).options;
+  if (typeof logging === 'function') (logging as (sql: string) => void)(`Executing (plain): ${text}`);
   if (transaction) return runOn<R>(connectionOf(transaction), text, values);
   const connection = (await sequelize.connectionManager.getConnection({ type: 'write' })) as PgConnection;
   try {
