@@ -8,7 +8,7 @@ export function evaluateBudget(results: Measured): BudgetLine[] {
     results.comparisons.find((row) => row.scenario === scenario && row.concurrency === concurrency);
   const ratioLine = (line: string, row: Comparison | undefined, min: number): BudgetLine => ({
     line,
-    measured: row ? `${row.ratio.toFixed(2)}×` : 'not measured',
+    measured: row ? `${row.ratio.toFixed(2)}×${spreadOf(row)}` : 'not measured',
     target: `≥ ${min.toFixed(1)}×`,
     met: row !== undefined && row.ratio >= min,
   });
@@ -49,4 +49,18 @@ export function evaluateBudget(results: Measured): BudgetLine[] {
     atMost('product-service resident after the run', footprint.productServiceRssMiB, 150, 'MiB'),
     { line: 'RPC calls pending after the run', measured: String(pending), target: '= 0', met: pending === 0 },
   ];
+}
+
+/**
+ * The ratio of each pair of runs (the i-th of the system beside the i-th of the ceiling), as
+ * ` (runs 0.74–0.81×)`: how far one run of the same code can land from the mean on this machine,
+ * so a reader can tell a real gap from noise. Empty with a single pair.
+ */
+function spreadOf(row: Comparison): string {
+  const ratios = row.systemResult.runs.flatMap((run, index) => {
+    const ceiling = row.ceilingResult.runs[index];
+    return ceiling && ceiling.opsPerSecond > 0 ? [run.opsPerSecond / ceiling.opsPerSecond] : [];
+  });
+  if (ratios.length < 2) return '';
+  return ` (runs ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×)`;
 }
