@@ -15,7 +15,7 @@ import { TokenValidationClient } from './messaging/token-validation.client';
 import { ProductServiceMetrics } from './metrics';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProductRepository } from './repositories/product.repository';
-import { transactionRunner } from './repositories/transaction';
+import { plainTransactionRunner, transactionRunner } from './repositories/transaction';
 import { CachedTokenValidator } from './services/cached-token-validator';
 import { ProductService } from './services/product.service';
 import type { TokenValidator } from './services/token-validator';
@@ -108,7 +108,8 @@ export async function composeProductService(
   const relay = new OutboxRelay({
     exchange: config.amqp.productEventsExchange,
     outbox,
-    withTransaction,
+    // Its batches run only plain statements, so they skip Sequelize's transaction machinery.
+    withTransaction: plainTransactionRunner(sequelize),
     logger,
     observer: metrics.outboxObserver,
   });

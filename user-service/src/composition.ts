@@ -15,7 +15,7 @@ import { TokenValidationResponder } from './messaging/token-validation.responder
 import { UserServiceMetrics } from './metrics';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { RevokedTokenRepository } from './repositories/revoked-token.repository';
-import { transactionRunner } from './repositories/transaction';
+import { plainTransactionRunner, transactionRunner } from './repositories/transaction';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
@@ -98,7 +98,8 @@ export async function composeUserService(
   const relay = new OutboxRelay({
     exchange: config.amqp.authEventsExchange,
     outbox,
-    withTransaction,
+    // Its batches run only plain statements, so they skip Sequelize's transaction machinery.
+    withTransaction: plainTransactionRunner(sequelize),
     logger,
     observer: metrics.outboxObserver,
   });

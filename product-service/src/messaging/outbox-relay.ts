@@ -12,7 +12,7 @@ import {
 import type { Logger } from '../logger';
 import type { OutboxObserver } from '../metrics';
 import type { ClaimedEvent, OutboxRepository } from '../repositories/outbox.repository';
-import type { TransactionRunner } from '../repositories/transaction';
+import type { SqlTransactionRunner } from '../repositories/transaction';
 import type { EventNotifier } from '../services/event-notifier';
 import { SERVICE_NAME } from '../service-info';
 
@@ -44,7 +44,7 @@ export interface OutboxRelayDeps {
   exchange: string;
   outbox: OutboxRepository;
   /** Opens the transaction each batch is claimed, published and marked in. */
-  withTransaction: TransactionRunner;
+  withTransaction: SqlTransactionRunner;
   logger: Logger;
   /** Told of every event published, failed or parked; metrics implement it. */
   observer?: OutboxObserver;
@@ -109,7 +109,7 @@ class ConfirmTimeoutError extends Error {
 export class OutboxRelay implements EventNotifier {
   private readonly exchange: string;
   private readonly outbox: OutboxRepository;
-  private readonly withTransaction: TransactionRunner;
+  private readonly withTransaction: SqlTransactionRunner;
   private readonly logger: Logger;
   private readonly observer: OutboxObserver | undefined;
   private readonly pollIntervalMs: number;

@@ -3,8 +3,12 @@ import type { Sequelize } from 'sequelize-typescript';
 import type { DomainEvent } from '@shop/shared-contracts';
 
 import { translateDatabaseErrors } from './database-errors';
-import { plainQuery } from './plain-sql';
-import type { Transaction, TransactionOptions } from './transaction';
+import { plainQuery, type SqlTransaction } from './plain-sql';
+
+/** Where an outbox statement runs: in the caller's transaction (Sequelize's or a plain one), or on its own. */
+export interface OutboxTransactionOptions {
+  transaction?: SqlTransaction;
+}
 
 /**
  * An event as a service records it: the whole envelope but `occurred_at`, which the database
@@ -56,7 +60,7 @@ export class OutboxRepository {
    * stored on its own). Its `occurred_at` is the transaction's `now()`, the same instant as every
    * other row the transaction stamps with `now()`.
    */
-  async add(event: NewEvent, options: TransactionOptions = {}): Promise<void> {
+  async add(event: NewEvent, options: OutboxTransactionOptions = {}): Promise<void> {
     await this.run(() =>
       plainQuery(
         this.sequelize,
@@ -74,7 +78,7 @@ export class OutboxRepository {
    * instances share the backlog and never publish the same row at once. The locks last until
    * `transaction` ends.
    */
-  async claimBatch(limit: number, transaction: Transaction): Promise<ClaimedEvent[]> {
+  async claimBatch(limit: number, transaction: SqlTransaction): Promise<ClaimedEvent[]> {
     return this.run(async () => {
       const { rows } = await plainQuery<ClaimedEvent>(
         this.sequelize,
@@ -92,7 +96,7 @@ export class OutboxRepository {
   }
 
   /** Marks claimed events as published (the broker confirmed them); final when `transaction` commits. */
-  async markPublished(ids: readonly string[], transaction: Transaction): Promise<void> {
+  async markPublished(ids: readonly string[], transaction: SqlTransaction): Promise<void> {
     if (ids.length === 0) return;
     await this.run(() =>
       plainQuery(
@@ -110,7 +114,7 @@ export class OutboxRepository {
    * Parks an event that can never be published (it fails its schema): it stays, with the reason,
    * for someone to look at, and is never tried again. Pass the transaction that claimed it.
    */
-  async markFailed(id: string, error: string, options: TransactionOptions = {}): Promise<void> {
+  async markFailed(id: string, error: string, options: OutboxTransactionOptions = {}): Promise<void> {
     await this.run(() =>
       plainQuery(
         this.sequelize,

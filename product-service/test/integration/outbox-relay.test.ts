@@ -14,7 +14,7 @@ import { connectToBroker } from '../../src/messaging/broker-connection';
 import { OutboxRelay, type OutboxRelayDeps } from '../../src/messaging/outbox-relay';
 import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
 import type { ProductRecord } from '../../src/repositories/product.repository';
-import { transactionRunner, type TransactionRunner } from '../../src/repositories/transaction';
+import { plainTransactionRunner, type PlainTransactionRunner } from '../../src/repositories/transaction';
 import { productChangedEvent } from '../../src/services/product-events';
 import { EventListener } from '../helpers/event-listener';
 
@@ -39,7 +39,7 @@ function environment(): TestEnvironment {
 interface OutboxDatabase {
   sequelize: Sequelize;
   outbox: OutboxRepository;
-  withTransaction: TransactionRunner;
+  withTransaction: PlainTransactionRunner;
 }
 
 async function outboxDatabase(label: string): Promise<OutboxDatabase> {
@@ -47,7 +47,7 @@ async function outboxDatabase(label: string): Promise<OutboxDatabase> {
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 10 } });
   closers.push(() => sequelize.close());
   await migrateToLatest(sequelize);
-  return { sequelize, outbox: new OutboxRepository({ sequelize }), withTransaction: transactionRunner(sequelize) };
+  return { sequelize, outbox: new OutboxRepository({ sequelize }), withTransaction: plainTransactionRunner(sequelize) };
 }
 
 let relays = 0;

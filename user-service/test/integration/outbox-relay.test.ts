@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger';
 import { connectToBroker } from '../../src/messaging/broker-connection';
 import { OutboxRelay, type OutboxRelayDeps } from '../../src/messaging/outbox-relay';
 import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
-import { transactionRunner, type TransactionRunner } from '../../src/repositories/transaction';
+import { plainTransactionRunner, type PlainTransactionRunner } from '../../src/repositories/transaction';
 import { tokenRevokedEvent } from '../../src/services/auth-events';
 import { EventListener } from '../helpers/event-listener';
 
@@ -38,7 +38,7 @@ function environment(): TestEnvironment {
 interface OutboxDatabase {
   sequelize: Sequelize;
   outbox: OutboxRepository;
-  withTransaction: TransactionRunner;
+  withTransaction: PlainTransactionRunner;
 }
 
 async function outboxDatabase(label: string): Promise<OutboxDatabase> {
@@ -46,7 +46,7 @@ async function outboxDatabase(label: string): Promise<OutboxDatabase> {
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 10 } });
   closers.push(() => sequelize.close());
   await migrateToLatest(sequelize);
-  return { sequelize, outbox: new OutboxRepository({ sequelize }), withTransaction: transactionRunner(sequelize) };
+  return { sequelize, outbox: new OutboxRepository({ sequelize }), withTransaction: plainTransactionRunner(sequelize) };
 }
 
 let relays = 0;
