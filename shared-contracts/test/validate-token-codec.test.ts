@@ -10,6 +10,8 @@ import {
   validateTokenRequestSchema,
 } from '../src';
 
+import { nearInstant } from './arbitraries';
+
 // The fast decoders must answer exactly as the Joi schemas do, message for message: the
 // arbitraries below stay near the accepted shapes, where a shortcut would most likely differ.
 
@@ -28,19 +30,6 @@ const requestBodies = fc.oneof(
   fc.jsonValue(),
 );
 
-const instant = fc.oneof(
-  fc.date({ min: new Date(0), max: new Date('2100-01-01'), noInvalidDate: true }).map((date) => date.toISOString()),
-  fc.constantFrom(
-    '2026-02-30T00:00:00.000Z',
-    '2026-11-24T10:00:00Z',
-    '2026-11-24T10:00:00.000+01:00',
-    '2026-11-24',
-    'not a date',
-    '2026-13-01T00:00:00.000Z',
-  ),
-  fc.string({ maxLength: 30 }),
-);
-
 const userId = fc.oneof(
   fc.integer({ min: -5, max: 2 ** 31 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -49,9 +38,14 @@ const userId = fc.oneof(
 );
 
 const replyBodies = fc.oneof(
-  fc.record({ valid: fc.constant(true), user_id: userId, username: fc.string({ maxLength: 12 }), expires_at: instant }),
+  fc.record({
+    valid: fc.constant(true),
+    user_id: userId,
+    username: fc.string({ maxLength: 12 }),
+    expires_at: nearInstant,
+  }),
   fc.record(
-    { valid: fc.constant(true), user_id: userId, username: fc.string(), expires_at: instant, jti: fc.string() },
+    { valid: fc.constant(true), user_id: userId, username: fc.string(), expires_at: nearInstant, jti: fc.string() },
     { requiredKeys: ['valid', 'user_id'] },
   ),
   fc.record({
