@@ -8,10 +8,7 @@ import { CONNECTION_LOST } from './plain-sql';
  * Sequelize error leaves `repositories/`: an outage becomes a 503, a unique violation a 409
  * with `conflictDetail` (when none is given it stays an error, i.e. a bug).
  */
-export async function translateDatabaseErrors<T>(
-  query: () => Promise<T>,
-  conflictDetail?: (error: UniqueConstraintError) => string,
-): Promise<T> {
+export async function translateDatabaseErrors<T>(query: () => Promise<T>, conflictDetail?: () => string): Promise<T> {
   try {
     return await query();
   } catch (error) {
@@ -19,9 +16,9 @@ export async function translateDatabaseErrors<T>(
   }
 }
 
-function translateDatabaseError(error: unknown, conflictDetail?: (error: UniqueConstraintError) => string): Error {
+function translateDatabaseError(error: unknown, conflictDetail?: () => string): Error {
   if (error instanceof AppError) return error;
-  if (error instanceof UniqueConstraintError && conflictDetail) return new ConflictError(conflictDetail(error), error);
+  if (conflictDetail && isUniqueViolation(error)) return new ConflictError(conflictDetail(), error);
   if (
     error instanceof ConnectionError ||
     error instanceof TimeoutError ||
@@ -55,6 +52,17 @@ function isDriverOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const { code } = error as Error & { code?: unknown };
   return (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) || CONNECTION_LOST.test(error.message);
+}
+
+/** SQLSTATE of a unique violation, as pg reports it. */
+const UNIQUE_VIOLATION = '23505';
+
+/** A unique violation, as Sequelize reports it or as pg does (from plainQuery). */
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    error instanceof UniqueConstraintError ||
+    (error instanceof Error && (error as Error & { code?: unknown }).code === UNIQUE_VIOLATION)
+  );
 }
 
 /** Sequelize's pool gives up with a plain error when no connection can be had in time. */

@@ -1,5 +1,3 @@
-import type { UniqueConstraintError } from 'sequelize';
-
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
 
 import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
@@ -132,7 +130,7 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
     };
   }
 
-  protected conflictDetail(_error: UniqueConstraintError): string {
+  protected conflictDetail(): string {
     return 'A product with that id already exists.';
   }
 }

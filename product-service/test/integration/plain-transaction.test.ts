@@ -4,7 +4,8 @@ import { Sequelize } from 'sequelize-typescript';
 
 import { TestEnvironment } from '@shop/test-harness';
 
-import { ServiceUnavailableError } from '../../src/errors';
+import { ConflictError, ServiceUnavailableError } from '../../src/errors';
+import { translateDatabaseErrors } from '../../src/repositories/database-errors';
 import { plainQuery, type PlainTransaction } from '../../src/repositories/plain-sql';
 import { plainTransactionRunner } from '../../src/repositories/transaction';
 
@@ -101,5 +102,27 @@ test.serial(
       });
       t.is(value, 1);
     }
+  },
+);
+
+test.serial(
+  'a unique violation from plainQuery → ConflictError with the repository’s detail, as from Sequelize',
+  async (t) => {
+    const [row] = await db().query<{ id: number }>("INSERT INTO notes (body) VALUES ('unique') RETURNING id", {
+      type: QueryTypes.SELECT,
+    });
+    const error = await t.throwsAsync(
+      translateDatabaseErrors(
+        () => plainQuery(db(), 'INSERT INTO notes (id, body) VALUES ($1, $2)', [row?.id, 'again']),
+        () => 'That note already exists.',
+      ),
+    );
+    t.true(error instanceof ConflictError, String(error));
+    t.is(error.message, 'That note already exists.');
+    // Without a detail it stays what it is: a bug, not a 409.
+    const bug = await t.throwsAsync(
+      plainQuery(db(), 'INSERT INTO notes (id, body) VALUES ($1, $2)', [row?.id, 'again']),
+    );
+    t.false(bug instanceof ConflictError);
   },
 );

@@ -1,4 +1,4 @@
-import type { Attributes, CreationAttributes, Sequelize, UniqueConstraintError, WhereOptions } from 'sequelize';
+import type { Attributes, CreationAttributes, Sequelize, WhereOptions } from 'sequelize';
 import type { Model, ModelCtor } from 'sequelize-typescript';
 
 import { translateDatabaseErrors } from './database-errors';
@@ -16,7 +16,7 @@ export abstract class BaseRepository<M extends Model, TRecord> {
   protected abstract toRecord(instance: M): TRecord;
 
   /** The conflict sentence for a unique violation, e.g. "Username already taken". */
-  protected abstract conflictDetail(error: UniqueConstraintError): string;
+  protected abstract conflictDetail(): string;
 
   async findById(id: number, options: TransactionOptions = {}): Promise<TRecord | null> {
     return this.run(async () => {
@@ -68,6 +68,6 @@ export abstract class BaseRepository<M extends Model, TRecord> {
 
   /** Runs a query and translates driver errors into the application's errors. */
   protected async run<T>(query: () => Promise<T>): Promise<T> {
-    return translateDatabaseErrors(query, (error) => this.conflictDetail(error));
+    return translateDatabaseErrors(query, () => this.conflictDetail());
   }
 }

@@ -1,4 +1,4 @@
-import { Op, QueryTypes, type UniqueConstraintError } from 'sequelize';
+import { Op, QueryTypes } from 'sequelize';
 
 import { RevokedTokenModel } from '../models/revoked-token.model';
 import { BaseRepository } from './base.repository';
@@ -46,7 +46,7 @@ export class RevokedTokenRepository extends BaseRepository<RevokedTokenModel, Re
     return { jti: instance.jti, userId: instance.userId, expiresAt: instance.expiresAt, revokedAt: instance.revokedAt };
   }
 
-  protected conflictDetail(_error: UniqueConstraintError): string {
+  protected conflictDetail(): string {
     return 'That token is already revoked.';
   }
 }

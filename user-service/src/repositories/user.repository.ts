@@ -1,4 +1,4 @@
-import { QueryTypes, Sequelize as SequelizeFns, type UniqueConstraintError } from 'sequelize';
+import { QueryTypes, Sequelize as SequelizeFns } from 'sequelize';
 
 import { UserModel } from '../models/user.model';
 import { BaseRepository } from './base.repository';
@@ -83,7 +83,7 @@ export class UserRepository extends BaseRepository<UserModel, UserRecord> {
     };
   }
 
-  protected conflictDetail(_error: UniqueConstraintError): string {
+  protected conflictDetail(): string {
     return 'That username is already taken.';
   }
 }
