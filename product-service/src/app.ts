@@ -1,19 +1,12 @@
-import express, { type Express } from 'express';
-import helmet from 'helmet';
+import type { Express } from 'express';
 
-import { jsonBody } from './api/body-parsing';
-import { cors } from './api/cors';
-import { createDocsRouter } from './api/docs.routes';
-import { errorHandler, notFoundHandler } from './api/error-handler';
-import { createHealthRouter } from './api/health.routes';
+import type { HealthCheck, Logger } from '@shop/shared-runtime';
+import { createHttpApp } from '@shop/shared-runtime/http';
+
 import { openApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
-import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
-import { requestContext } from './api/request-context';
 import { requireAuth } from './api/require-auth';
 import type { Config } from './config';
-import type { HealthCheck } from './health';
-import type { Logger } from './logger';
 import { ProductServiceMetrics } from './metrics';
 import type { ProductService } from './services/product.service';
 import type { TokenValidator } from './services/token-validator';
@@ -34,48 +27,21 @@ export interface AppDeps {
 
 /** Builds the HTTP app from ready dependencies. Reads no environment and opens no socket. */
 export function createApp(deps: AppDeps): Express {
-  const { config, logger } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', config.http.trustProxyHops);
-  // `<`, `>` and `&` in JSON become \u003c…: a stored `<script>` stays inert even if sniffed as HTML.
-  app.set('json escape', true);
-
-  const metrics = deps.metrics ?? new ProductServiceMetrics({ collectProcessMetrics: false });
-  app.use(requestContext(logger));
-  app.use(httpMetrics(metrics.httpRequestDuration));
-  // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
-  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
-  app.use(
-    helmet({
-      // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
-      // there, and would break the Swagger UI on plain http://localhost.
-      strictTransportSecurity: false,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
-  );
-  app.use(jsonBody(config.http.bodyLimitBytes));
-
-  // First: the catalogue is the traffic, and a request Express matches here never walks the
-  // routers below.
-  app.use(
-    createProductsRouter({
-      productService: deps.productService,
-      requireAuth: requireAuth(deps.tokenValidator),
-    }),
-  );
-  app.use(
-    createHealthRouter({
-      service: SERVICE_NAME,
-      version: SERVICE_VERSION,
-      checks: deps.healthChecks,
-      isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
-    }),
-  );
-  app.use(createMetricsRouter(metrics.registry));
-  app.use(createDocsRouter(openApiDocument));
-
-  app.use(notFoundHandler);
-  app.use(errorHandler(logger));
-  return app;
+  return createHttpApp({
+    service: SERVICE_NAME,
+    version: SERVICE_VERSION,
+    http: deps.config.http,
+    logger: deps.logger,
+    metrics: deps.metrics ?? new ProductServiceMetrics({ collectProcessMetrics: false }),
+    corsMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    routers: [
+      createProductsRouter({
+        productService: deps.productService,
+        requireAuth: requireAuth(deps.tokenValidator),
+      }),
+    ],
+    healthChecks: deps.healthChecks,
+    isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
+    openApiDocument,
+  });
 }

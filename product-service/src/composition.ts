@@ -1,31 +1,28 @@
-import { hostname } from 'node:os';
-
 import type { RecoveringChannelModel } from 'amqplib';
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize-typescript';
 
+import type { Logger } from '@shop/shared-runtime';
+import { databaseHealthCheck, transactionRunner, type OutboxRepository } from '@shop/shared-runtime/db';
+import {
+  AuthEventsSubscriber,
+  connectToBroker,
+  connectionName,
+  createEventOutbox,
+  instanceQueueName,
+  setupAll,
+  type OutboxRelay,
+} from '@shop/shared-runtime/messaging';
+
 import { createApp } from './app';
 import type { Config } from './config';
-import { databaseHealthCheck } from './db/database';
-import type { Logger } from './logger';
-import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
-import { connectToBroker, connectionName, setupAll } from './messaging/broker-connection';
-import { OutboxRelay } from './messaging/outbox-relay';
 import { TokenValidationClient } from './messaging/token-validation.client';
 import { ProductServiceMetrics } from './metrics';
-import { OutboxRepository } from './repositories/outbox.repository';
 import { ProductRepository } from './repositories/product.repository';
-import { plainTransactionRunner, transactionRunner } from './repositories/transaction';
 import { CachedTokenValidator } from './services/cached-token-validator';
 import { ProductService } from './services/product.service';
 import type { TokenValidator } from './services/token-validator';
 import { SERVICE_NAME } from './service-info';
-
-/** How often published outbox events past their retention are deleted, in ms. */
-const OUTBOX_PURGE_INTERVAL_MS = 10 * 60 * 1000;
-
-/** How long a published event stays in the outbox (to look into what went out), in ms. */
-const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export interface CompositionOptions {
   /** The broker connection's name in the management UI. Default `product-service@<host>/<pid>`. */
@@ -103,19 +100,17 @@ export async function composeProductService(
   metrics.trackAuthCacheEntries(() => cache.size);
 
   const withTransaction = transactionRunner(sequelize);
-  const outbox = new OutboxRepository({ sequelize });
-  metrics.trackOutboxBacklog(() => outbox.backlog());
-  const relay = new OutboxRelay({
+  const events = createEventOutbox({
+    sequelize,
     exchange: config.amqp.productEventsExchange,
-    outbox,
-    // Its batches run only plain statements, so they skip Sequelize's transaction machinery.
-    withTransaction: plainTransactionRunner(sequelize),
+    appId: SERVICE_NAME,
     logger,
-    observer: metrics.outboxObserver,
+    metrics,
   });
+  const { outbox, relay } = events;
   const authEvents = new AuthEventsSubscriber({
     exchange: config.amqp.authEventsExchange,
-    queue: options.authEventsQueue ?? `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
+    queue: options.authEventsQueue ?? instanceQueueName(SERVICE_NAME, 'auth-events'),
     cache,
     logger,
     observer: metrics.authEventsObserver,
@@ -131,19 +126,7 @@ export async function composeProductService(
       metrics.brokerReconnects.inc();
     },
   });
-  relay.start();
-
-  const outboxPurge = setInterval(() => {
-    outbox.purgePublished(new Date(Date.now() - OUTBOX_RETENTION_MS)).then(
-      (purged) => {
-        if (purged > 0) logger.info({ purged }, 'purged published outbox events');
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, 'could not purge published outbox events');
-      },
-    );
-  }, OUTBOX_PURGE_INTERVAL_MS);
-  outboxPurge.unref();
+  events.start();
 
   let acceptingTraffic = true;
   const app = createApp({
@@ -170,10 +153,9 @@ export async function composeProductService(
       acceptingTraffic = false;
     },
     async close() {
-      clearInterval(outboxPurge);
       await authEvents.close();
       await client.close();
-      await relay.stop();
+      await events.stop();
       await broker.close().catch(() => undefined);
     },
   };

@@ -1,43 +1,10 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream } from 'pino';
 
-import { traceLogFields } from './trace-context';
+import { createLogger, type Logger } from '@shop/shared-runtime';
 
-export type { Logger };
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
-/**
- * Paths pino removes from every log line: bearer tokens must never reach the logs, whether
- * they arrive in a header, a body or an error's context.
- */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'token',
-  'access_token',
-  '*.token',
-  '*.access_token',
-  // A failed query's bound values travel on Sequelize's errors.
-  'err.parameters',
-  'err.cause.parameters',
-];
-
-export interface LoggerOptions {
-  level: string;
-  service: string;
-  version: string;
-  /** Where the JSON lines go; stdout when absent (tests pass a stream to read them). */
-  destination?: DestinationStream;
-}
-
-export function createLogger(options: LoggerOptions): Logger {
-  return pino(
-    {
-      level: options.level,
-      base: { service: options.service, version: options.version },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // Every line written while handling a request or an RPC carries its ids.
-      mixin: traceLogFields,
-    },
-    options.destination,
-  );
+/** product-service's logger: every line names the service and version; bearer tokens are redacted (REDACTED_PATHS). */
+export function createServiceLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return createLogger({ ...options, service: SERVICE_NAME, version: SERVICE_VERSION });
 }

@@ -1,21 +1,14 @@
-import express, { type Express } from 'express';
-import helmet from 'helmet';
+import type { Express } from 'express';
+
+import type { HealthCheck, Logger } from '@shop/shared-runtime';
+import { createHttpApp, formBody } from '@shop/shared-runtime/http';
 
 import { createAuthRouter } from './api/auth.routes';
-import { formBody, jsonBody } from './api/body-parsing';
-import { cors } from './api/cors';
-import { createDocsRouter } from './api/docs.routes';
-import { errorHandler, notFoundHandler } from './api/error-handler';
-import { createHealthRouter } from './api/health.routes';
 import { openApiDocument } from './api/openapi';
 import { credentialRateLimit, loginUsernameRateLimit } from './api/rate-limit';
-import { createMetricsRouter, httpMetrics } from './api/metrics.routes';
-import { requestContext } from './api/request-context';
 import { requireAuth } from './api/require-auth';
 import { createUsersRouter } from './api/users.routes';
 import type { Config } from './config';
-import type { HealthCheck } from './health';
-import type { Logger } from './logger';
 import { UserServiceMetrics } from './metrics';
 import type { AuthService } from './services/auth.service';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
@@ -33,49 +26,26 @@ export interface AppDeps {
 
 /** Builds the HTTP app from ready dependencies. Reads no environment and opens no socket. */
 export function createApp(deps: AppDeps): Express {
-  const { config, logger } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', config.http.trustProxyHops);
-  // `<`, `>` and `&` in JSON become \u003c…: a stored `<script>` stays inert even if sniffed as HTML.
-  app.set('json escape', true);
-
-  const metrics = deps.metrics ?? new UserServiceMetrics({ collectProcessMetrics: false });
-  app.use(requestContext(logger));
-  app.use(httpMetrics(metrics.httpRequestDuration));
-  // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
-  app.use(cors({ origins: config.http.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH'] }));
-  app.use(
-    helmet({
-      // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong
-      // there, and would break the Swagger UI on plain http://localhost.
-      strictTransportSecurity: false,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
-  );
-  app.use(jsonBody(config.http.bodyLimitBytes));
-  app.use(formBody(config.http.bodyLimitBytes));
-
-  app.use(
-    createHealthRouter({
-      service: SERVICE_NAME,
-      version: SERVICE_VERSION,
-      checks: deps.healthChecks,
-      isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
-    }),
-  );
-  app.use(createMetricsRouter(metrics.registry));
-  app.use(createDocsRouter(openApiDocument));
-  app.use(
-    createAuthRouter({
-      authService: deps.authService,
-      credentialRateLimit: credentialRateLimit(config.rateLimit.perMinute),
-      loginUsernameRateLimit: loginUsernameRateLimit(config.rateLimit.loginPerUsernamePerMinute),
-    }),
-  );
-
-  app.use(createUsersRouter({ authService: deps.authService, requireAuth: requireAuth(deps.authService) }));
-  app.use(notFoundHandler);
-  app.use(errorHandler(logger));
-  return app;
+  const { config } = deps;
+  return createHttpApp({
+    service: SERVICE_NAME,
+    version: SERVICE_VERSION,
+    http: config.http,
+    logger: deps.logger,
+    metrics: deps.metrics ?? new UserServiceMetrics({ collectProcessMetrics: false }),
+    corsMethods: ['GET', 'HEAD', 'POST', 'PATCH'],
+    // The OAuth2 password flow posts an HTML form.
+    extraBodyParsers: [formBody(config.http.bodyLimitBytes)],
+    routers: [
+      createAuthRouter({
+        authService: deps.authService,
+        credentialRateLimit: credentialRateLimit(config.rateLimit.perMinute),
+        loginUsernameRateLimit: loginUsernameRateLimit(config.rateLimit.loginPerUsernamePerMinute),
+      }),
+      createUsersRouter({ authService: deps.authService, requireAuth: requireAuth(deps.authService) }),
+    ],
+    healthChecks: deps.healthChecks,
+    isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
+    openApiDocument,
+  });
 }

@@ -1,21 +1,24 @@
-import { hostname } from 'node:os';
-
 import type { RecoveringChannelModel } from 'amqplib';
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize-typescript';
 
+import { runEvery, type Logger } from '@shop/shared-runtime';
+import { databaseHealthCheck, transactionRunner, type OutboxRepository } from '@shop/shared-runtime/db';
+import {
+  AuthEventsSubscriber,
+  connectToBroker,
+  connectionName,
+  createEventOutbox,
+  instanceQueueName,
+  setupAll,
+  type OutboxRelay,
+} from '@shop/shared-runtime/messaging';
+
 import { createApp } from './app';
 import type { Config } from './config';
-import { databaseHealthCheck } from './db/database';
-import type { Logger } from './logger';
-import { AuthEventsSubscriber } from './messaging/auth-events.subscriber';
-import { connectToBroker, connectionName, setupAll } from './messaging/broker-connection';
-import { OutboxRelay } from './messaging/outbox-relay';
 import { TokenValidationResponder } from './messaging/token-validation.responder';
 import { UserServiceMetrics } from './metrics';
-import { OutboxRepository } from './repositories/outbox.repository';
 import { RevokedTokenRepository } from './repositories/revoked-token.repository';
-import { plainTransactionRunner, transactionRunner } from './repositories/transaction';
 import { UserRepository } from './repositories/user.repository';
 import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
@@ -25,12 +28,6 @@ import { SERVICE_NAME } from './service-info';
 
 /** How often revocations of tokens that have expired anyway are deleted, in ms. */
 const REVOCATION_PURGE_INTERVAL_MS = 10 * 60 * 1000;
-
-/** How often published outbox events past their retention are deleted, in ms. */
-const OUTBOX_PURGE_INTERVAL_MS = 10 * 60 * 1000;
-
-/** How long a published event stays in the outbox (to look into what went out), in ms. */
-const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export interface CompositionOptions {
   /** The broker connection's name in the management UI. Default `user-service@<host>/<pid>`. */
@@ -93,16 +90,14 @@ export async function composeUserService(
     collectProcessMetrics: options.collectProcessMetrics ?? true,
   });
   const withTransaction = transactionRunner(sequelize);
-  const outbox = new OutboxRepository({ sequelize });
-  metrics.trackOutboxBacklog(() => outbox.backlog());
-  const relay = new OutboxRelay({
+  const events = createEventOutbox({
+    sequelize,
     exchange: config.amqp.authEventsExchange,
-    outbox,
-    // Its batches run only plain statements, so they skip Sequelize's transaction machinery.
-    withTransaction: plainTransactionRunner(sequelize),
+    appId: SERVICE_NAME,
     logger,
-    observer: metrics.outboxObserver,
+    metrics,
   });
+  const { outbox, relay } = events;
 
   const revokedTokens = new RevokedTokenRepository();
   const users = options.users ?? new UserRepository();
@@ -133,7 +128,7 @@ export async function composeUserService(
   // Every instance evicts on every instance's revocations, from a queue of its own.
   const authEvents = new AuthEventsSubscriber({
     exchange: config.amqp.authEventsExchange,
-    queue: options.authEventsQueue ?? `${SERVICE_NAME}.auth-events.${hostname()}.${process.pid}`,
+    queue: options.authEventsQueue ?? instanceQueueName(SERVICE_NAME, 'auth-events'),
     cache: subjectCache,
     logger,
     observer: metrics.authEventsObserver,
@@ -157,29 +152,17 @@ export async function composeUserService(
       metrics.brokerReconnects.inc();
     },
   });
-  relay.start();
+  events.start();
 
   // Revocations outlive their tokens only until the next sweep.
-  const revocationPurge = every(REVOCATION_PURGE_INTERVAL_MS, () =>
-    revokedTokens.purgeExpired().then(
-      (purged) => {
-        if (purged > 0) logger.info({ purged }, 'forgot revocations of expired tokens');
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, 'could not purge expired revocations');
-      },
-    ),
-  );
-  const outboxPurge = every(OUTBOX_PURGE_INTERVAL_MS, () =>
-    outbox.purgePublished(new Date(Date.now() - OUTBOX_RETENTION_MS)).then(
-      (purged) => {
-        if (purged > 0) logger.info({ purged }, 'purged published outbox events');
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, 'could not purge published outbox events');
-      },
-    ),
-  );
+  const revocationPurge = runEvery(REVOCATION_PURGE_INTERVAL_MS, async () => {
+    try {
+      const purged = await revokedTokens.purgeExpired();
+      if (purged > 0) logger.info({ purged }, 'forgot revocations of expired tokens');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not purge expired revocations');
+    }
+  });
 
   let acceptingTraffic = true;
   const app = createApp({
@@ -209,18 +192,10 @@ export async function composeUserService(
     stopResponding: (timeoutMs) => responder.stop(timeoutMs),
     async close() {
       clearInterval(revocationPurge);
-      clearInterval(outboxPurge);
       await responder.stop();
       await authEvents.close();
-      await relay.stop();
+      await events.stop();
       await broker.close().catch(() => undefined);
     },
   };
-}
-
-/** A background timer that does not keep the process alive. */
-function every(ms: number, work: () => Promise<void>): NodeJS.Timeout {
-  const timer = setInterval(() => void work(), ms);
-  timer.unref();
-  return timer;
 }

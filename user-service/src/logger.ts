@@ -1,47 +1,16 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream } from 'pino';
 
-import { traceLogFields } from './trace-context';
+import { createLogger, type Logger } from '@shop/shared-runtime';
 
-export type { Logger };
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
 /**
- * Paths pino removes from every log line: credentials must never reach the logs, whether
- * they arrive in a header, a body or an error's context.
+ * Log paths user-service redacts beyond every service's (REDACTED_PATHS): the passwords it
+ * receives and the hashes it stores.
  */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'password',
-  'token',
-  'access_token',
-  '*.password',
-  '*.token',
-  '*.access_token',
-  '*.hashed_password',
-  '*.hashedPassword',
-  // A failed query's bound values (a password hash on INSERT) travel on Sequelize's errors.
-  'err.parameters',
-  'err.cause.parameters',
-];
+export const REDACTED_USER_PATHS: readonly string[] = ['password', '*.password', '*.hashed_password', '*.hashedPassword'];
 
-export interface LoggerOptions {
-  level: string;
-  service: string;
-  version: string;
-  /** Where the JSON lines go; stdout when absent (tests pass a stream to read them). */
-  destination?: DestinationStream;
-}
-
-export function createLogger(options: LoggerOptions): Logger {
-  return pino(
-    {
-      level: options.level,
-      base: { service: options.service, version: options.version },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // Every line written while handling a request or an RPC carries its ids.
-      mixin: traceLogFields,
-    },
-    options.destination,
-  );
+/** user-service's logger: every line names the service and version, and no password or hash is ever written. */
+export function createServiceLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return createLogger({ ...options, service: SERVICE_NAME, version: SERVICE_VERSION, redact: REDACTED_USER_PATHS });
 }

@@ -1,9 +1,9 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 
+import { changeContextOf, parse, parseParamsAndBody, requireContentType } from '@shop/shared-runtime/http';
+
 import type { ProductService } from '../services/product.service';
-import { requireContentType } from './body-parsing';
 import { toNewProduct, toProductChanges, toPublicProduct } from './products.presenter';
-import { changeContextOf } from './request-context';
 import {
   createProductBodySchema,
   listProductsQuerySchema,
@@ -12,7 +12,6 @@ import {
   updateProductBodySchema,
 } from './products.schemas';
 import { authenticatedUser } from './require-auth';
-import { parse, parseParamsAndBody } from './validation';
 
 export interface ProductsRouterDeps {
   productService: ProductService;

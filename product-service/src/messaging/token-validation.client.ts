@@ -11,20 +11,14 @@ import {
   type InvalidTokenReason,
   type ValidateTokenRequest,
 } from '@shop/shared-contracts';
+import { currentTraceContext, type HealthCheck, type Logger, ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
 
-import { ServiceUnavailableError, UnauthorizedError } from '../errors';
-import type { HealthCheck } from '../health';
-import type { Logger } from '../logger';
 import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
 import { SERVICE_NAME } from '../service-info';
-import { currentTraceContext } from '../trace-context';
 
 /** Calls allowed to wait for a reply at once, unless configured otherwise. */
 export const DEFAULT_MAX_PENDING = 10_000;
-
-/** `Retry-After` of a failed call, in seconds: user-service or the broker usually return within that. */
-const RETRY_AFTER_SECONDS = 2;
 
 const REFUSAL_DETAILS: Record<InvalidTokenReason, string> = {
   malformed: 'The bearer token is malformed.',
@@ -323,7 +317,7 @@ export class TokenValidationClient implements TokenValidator {
   }
 
   private failure(detail: string, outcome: RpcClientOutcome, cause?: unknown): ServiceUnavailableError {
-    const error = new ServiceUnavailableError(detail, { cause, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    const error = new ServiceUnavailableError(detail, { cause });
     this.failureOutcomes.set(error, outcome);
     return error;
   }

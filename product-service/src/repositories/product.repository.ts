@@ -1,10 +1,7 @@
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
+import { BaseRepository, isoTimestampSql, plainQuery, type TransactionOptions } from '@shop/shared-runtime/db';
 
 import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
-import { BaseRepository } from './base.repository';
-import { isoTimestampSql } from './outbox.repository';
-import { plainQuery } from './plain-sql';
-import type { TransactionOptions } from './transaction';
 
 /** A product as the layers above see it. */
 export interface ProductRecord {

@@ -1,10 +1,10 @@
 import { v4 as uuidv4 } from 'uuid';
 
 import { EVENT_VERSION, type DomainEvent, type ProductEvent } from '@shop/shared-contracts';
+import type { ChangeContext } from '@shop/shared-runtime';
+import type { NewEvent } from '@shop/shared-runtime/db';
 
 import type { ProductRecord } from '../repositories/product.repository';
-import type { NewEvent } from '../repositories/outbox.repository';
-import type { ChangeContext } from './change-context';
 import { toProductSnapshot } from './product-snapshot';
 
 /**

@@ -1,12 +1,8 @@
 import { EVENT_TYPES } from '@shop/shared-contracts';
+import { type ChangeContext, type EventNotifier, ForbiddenError, NotFoundError } from '@shop/shared-runtime';
+import type { OutboxRepository, Page, Transaction, TransactionRunner } from '@shop/shared-runtime/db';
 
-import { ForbiddenError, NotFoundError } from '../errors';
-import type { Page } from '../repositories/base.repository';
-import type { OutboxRepository } from '../repositories/outbox.repository';
 import type { ProductRecord, ProductRepository } from '../repositories/product.repository';
-import type { Transaction, TransactionRunner } from '../repositories/transaction';
-import type { ChangeContext } from './change-context';
-import type { EventNotifier } from './event-notifier';
 import { eventEnvelope, productChangedEvent } from './product-events';
 
 /** What a client gives to create a product; `price` is an exact two-place decimal string. */

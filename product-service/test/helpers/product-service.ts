@@ -9,16 +9,13 @@ import { QueryTypes } from 'sequelize';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
+import { createLogger, type Logger } from '@shop/shared-runtime';
+import { createSequelize, migrateToLatest, type OutboxRepository } from '@shop/shared-runtime/db';
+import type { AuthEventsSubscriber, OutboxRelay } from '@shop/shared-runtime/messaging';
 
 import { composeProductService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
-import { createSequelize } from '../../src/db/database';
-import { migrateToLatest } from '../../src/db/migrator';
-import { createLogger, type Logger } from '../../src/logger';
-import type { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
-import type { OutboxRelay } from '../../src/messaging/outbox-relay';
 import type { TokenValidationClient } from '../../src/messaging/token-validation.client';
-import type { OutboxRepository } from '../../src/repositories/outbox.repository';
 import type { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import type { TokenValidator } from '../../src/services/token-validator';
 

@@ -7,14 +7,11 @@ import { Sequelize } from 'sequelize-typescript';
 
 import { EVENT_TYPES, type ProductEvent, type ProductSnapshot } from '@shop/shared-contracts';
 import { TestEnvironment } from '@shop/test-harness';
+import { createLogger } from '@shop/shared-runtime';
+import { migrateToLatest, type NewEvent, OutboxRepository, type PlainTransactionRunner, plainTransactionRunner } from '@shop/shared-runtime/db';
+import { connectToBroker, OutboxRelay, type OutboxRelayDeps } from '@shop/shared-runtime/messaging';
 
-import { migrateToLatest } from '../../src/db/migrator';
-import { createLogger } from '../../src/logger';
-import { connectToBroker } from '../../src/messaging/broker-connection';
-import { OutboxRelay, type OutboxRelayDeps } from '../../src/messaging/outbox-relay';
-import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
 import type { ProductRecord } from '../../src/repositories/product.repository';
-import { plainTransactionRunner, type PlainTransactionRunner } from '../../src/repositories/transaction';
 import { productChangedEvent } from '../../src/services/product-events';
 import { EventListener } from '../helpers/event-listener';
 

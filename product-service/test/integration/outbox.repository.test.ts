@@ -4,12 +4,10 @@ import { Sequelize } from 'sequelize-typescript';
 
 import { EVENT_TYPES } from '@shop/shared-contracts';
 import { TestEnvironment } from '@shop/test-harness';
+import { ServiceUnavailableError } from '@shop/shared-runtime';
+import { migrateToLatest, type NewEvent, OutboxRepository, transactionRunner } from '@shop/shared-runtime/db';
 
-import { migrateToLatest } from '../../src/db/migrator';
-import { ServiceUnavailableError } from '../../src/errors';
-import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
 import type { ProductRecord } from '../../src/repositories/product.repository';
-import { transactionRunner } from '../../src/repositories/transaction';
 import { productChangedEvent } from '../../src/services/product-events';
 
 let env: TestEnvironment | undefined;

@@ -3,11 +3,8 @@ import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
 import { TestEnvironment } from '@shop/test-harness';
-
-import { ConflictError, ServiceUnavailableError } from '../../src/errors';
-import { translateDatabaseErrors } from '../../src/repositories/database-errors';
-import { plainQuery, type PlainTransaction } from '../../src/repositories/plain-sql';
-import { plainTransactionRunner } from '../../src/repositories/transaction';
+import { ConflictError, ServiceUnavailableError } from '@shop/shared-runtime';
+import { plainQuery, type PlainTransaction, plainTransactionRunner, translateDatabaseErrors } from '@shop/shared-runtime/db';
 
 let env: TestEnvironment | undefined;
 let sequelize: Sequelize | undefined;

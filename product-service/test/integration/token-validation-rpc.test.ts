@@ -2,9 +2,9 @@ import test from 'ava';
 import type { Socket } from 'node:net';
 
 import { DIRECT_REPLY_TO_QUEUE, INVALID_TOKEN_REASONS, type ProblemDetails } from '@shop/shared-contracts';
+import { ServiceUnavailableError } from '@shop/shared-runtime';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
-import { ServiceUnavailableError } from '../../src/errors';
 import { newUserId, productInput } from '../helpers/factories';
 import { call, type ApiResponse } from '../helpers/http';
 import { waitFor, type StartedProductService } from '../helpers/product-service';

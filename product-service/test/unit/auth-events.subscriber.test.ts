@@ -3,9 +3,9 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { EVENT_TYPES } from '@shop/shared-contracts';
+import { createLogger } from '@shop/shared-runtime';
+import { AuthEventsSubscriber } from '@shop/shared-runtime/messaging';
 
-import { createLogger } from '../../src/logger';
-import { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
 import { tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 
 interface Delivery {

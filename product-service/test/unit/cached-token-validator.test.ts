@@ -2,7 +2,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 
-import { ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
+import { ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
+
 import type { AuthCacheEvictionReason, AuthCacheObserver } from '../../src/metrics';
 import {
   CachedTokenValidator,

@@ -3,6 +3,9 @@ import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import fc from 'fast-check';
 
+import { ValidationError } from '@shop/shared-runtime';
+import { parse } from '@shop/shared-runtime/http';
+
 import { priceToDecimal, priceToNumber, toProductChanges } from '../../src/api/products.presenter';
 import {
   createProductBodySchema,
@@ -12,8 +15,6 @@ import {
   productIdParamsSchema,
   updateProductBodySchema,
 } from '../../src/api/products.schemas';
-import { parse } from '../../src/api/validation';
-import { ValidationError } from '../../src/errors';
 
 const validBody = { name: 'Cup', description: null, price: 4.5, quantity: 1 };
 

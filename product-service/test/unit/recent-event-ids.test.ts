@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { RecentEventIds } from '../../src/messaging/recent-event-ids';
+import { RecentEventIds } from '@shop/shared-runtime/messaging';
 
 test('add → true for a new id, false for one already remembered', (t) => {
   const ids = new RecentEventIds(3);

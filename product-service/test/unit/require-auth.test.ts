@@ -4,12 +4,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
+import { createLogger, ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
+import { errorHandler, requestContext } from '@shop/shared-runtime/http';
 
-import { errorHandler } from '../../src/api/error-handler';
-import { requestContext } from '../../src/api/request-context';
 import { authenticatedUser, bearerTokenOf, requireAuth } from '../../src/api/require-auth';
-import { ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
-import { createLogger } from '../../src/logger';
 import type { AuthenticatedUser, TokenValidator } from '../../src/services/token-validator';
 import { call } from '../helpers/http';
 

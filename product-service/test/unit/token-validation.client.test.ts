@@ -3,9 +3,8 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { DIRECT_REPLY_TO_QUEUE, type ValidateTokenReply } from '@shop/shared-contracts';
+import { createLogger, ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
 
-import { ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
-import { createLogger } from '../../src/logger';
 import { TokenValidationClient } from '../../src/messaging/token-validation.client';
 
 type OnMessage = (message: { content: Buffer; properties: { correlationId?: unknown }; fields: object } | null) => void;

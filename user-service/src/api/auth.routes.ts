@@ -1,12 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 
 import type { AccessTokenResponse, InvalidTokenReason } from '@shop/shared-contracts';
+import { parse, requireContentType } from '@shop/shared-runtime/http';
 
 import type { AuthService } from '../services/auth.service';
-import { requireContentType } from './body-parsing';
 import { loginBodySchema, registerBodySchema, validateTokenBodySchema } from './auth.schemas';
 import { toPublicUser } from './users.presenter';
-import { parse } from './validation';
 
 const INVALID_TOKEN_MESSAGES: Record<InvalidTokenReason, string> = {
   malformed: 'The token is malformed.',

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 
-import { AppError } from '../errors';
+import { AppError } from '@shop/shared-runtime';
 
 /** Window every limit is counted over, in ms. */
 const WINDOW_MS = 60_000;

@@ -1,12 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 
+import { changeContextOf, parse, requireContentType } from '@shop/shared-runtime/http';
+
 import type { AuthService } from '../services/auth.service';
-import { requireContentType } from './body-parsing';
-import { changeContextOf } from './request-context';
 import { callerOf } from './require-auth';
 import { revokeBodySchema, updateMeBodySchema } from './users.schemas';
 import { toPublicUser } from './users.presenter';
-import { parse } from './validation';
 
 /** Routes of a logged-in user: logout, token revocation (RFC 7009), deactivating the account. */
 export function createUsersRouter(deps: { authService: AuthService; requireAuth: RequestHandler }): Router {

@@ -2,38 +2,21 @@
  * The alembic equivalent: `npm run migrate --workspace user-service -- <command>`, where
  * command is up | down | pending | executed | create --name <name>. Uses DATABASE_URL.
  */
+import { runMain } from '@shop/shared-runtime';
+import { runMigrationCli } from '@shop/shared-runtime/db';
+
 import { loadConfig } from '../config';
-import { createLogger } from '../logger';
-import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
-import { createSequelize, ensureDatabaseExists } from './database';
-import { createMigrator } from './migrator';
+import { createServiceLogger } from '../logger';
+import { SERVICE_NAME } from '../service-info';
+import { MIGRATIONS, MODELS } from './schema';
 
-/**
- * `create` names files as we do (`--name 0002-add-x.ts`, no timestamp prefix) and skips
- * umzug's check that the new file is pending: it is TypeScript in src/, and only the
- * compiled migrations in dist/ are read until the next build.
- */
-function cliArguments(args: string[]): string[] {
-  if (args[0] !== 'create') return args;
-  const extra = [];
-  if (!args.includes('--prefix')) extra.push('--prefix', 'NONE');
-  if (!args.includes('--skip-verify')) extra.push('--skip-verify');
-  return [...args, ...extra];
-}
-
-async function main(): Promise<void> {
+runMain(SERVICE_NAME, async () => {
   const config = loadConfig();
-  const logger = createLogger({ level: config.log.level, service: SERVICE_NAME, version: SERVICE_VERSION });
-  await ensureDatabaseExists(config.db.url, logger);
-  const sequelize = createSequelize({ url: config.db.url, poolMax: 2, logger });
-  try {
-    await createMigrator(sequelize, logger).runAsCLI(cliArguments(process.argv.slice(2)));
-  } finally {
-    await sequelize.close();
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  await runMigrationCli({
+    db: config.db,
+    models: MODELS,
+    migrations: MIGRATIONS,
+    logger: createServiceLogger({ level: config.log.level }),
+    args: process.argv.slice(2),
+  });
 });

@@ -10,13 +10,11 @@ import {
   isValidTraceparent,
   type ValidateTokenReply,
 } from '@shop/shared-contracts';
+import { type HealthCheck, type Logger, probe, runWithTraceContext } from '@shop/shared-runtime';
 
-import { probe, type HealthCheck } from '../health';
-import type { Logger } from '../logger';
 import type { RpcServerObserver, RpcServerOutcome } from '../metrics';
 import type { TokenValidation } from '../services/auth.service';
 import { SERVICE_NAME } from '../service-info';
-import { runWithTraceContext } from '../trace-context';
 import { DeliveryAcks } from './delivery-acks';
 
 export interface TokenValidationResponderDeps {

@@ -1,8 +1,8 @@
-import { Op, QueryTypes } from 'sequelize';
+import { Op, QueryTypes, type Sequelize } from 'sequelize';
+
+import { translateDatabaseErrors, type TransactionOptions } from '@shop/shared-runtime/db';
 
 import { RevokedTokenModel } from '../models/revoked-token.model';
-import { BaseRepository } from './base.repository';
-import type { TransactionOptions } from './transaction';
 
 export interface RevokedTokenRecord {
   jti: string;
@@ -12,11 +12,11 @@ export interface RevokedTokenRecord {
   revokedAt: Date;
 }
 
-export class RevokedTokenRepository extends BaseRepository<RevokedTokenModel, RevokedTokenRecord> {
-  constructor() {
-    super(RevokedTokenModel);
-  }
-
+/**
+ * The revoked tokens, keyed by `jti`: not a BaseRepository, whose id-keyed methods would not
+ * work on this table. Driver errors are translated as in every repository.
+ */
+export class RevokedTokenRepository {
   /**
    * Remembers a token as revoked until it expires. True when this call revoked it; false when it
    * already was, in which case nothing changes (so the caller records no second event).
@@ -25,7 +25,7 @@ export class RevokedTokenRepository extends BaseRepository<RevokedTokenModel, Re
     token: Pick<RevokedTokenRecord, 'jti' | 'userId' | 'expiresAt'>,
     options: TransactionOptions = {},
   ): Promise<boolean> {
-    return this.run(async () => {
+    return translateDatabaseErrors(async () => {
       const inserted = await this.sequelize.query(
         `INSERT INTO revoked_tokens (jti, user_id, expires_at)
          VALUES ($jti, $userId, $expiresAt)
@@ -39,14 +39,13 @@ export class RevokedTokenRepository extends BaseRepository<RevokedTokenModel, Re
 
   /** Forgets revocations of tokens that have expired anyway; returns how many. */
   async purgeExpired(now: Date = new Date()): Promise<number> {
-    return this.run(() => RevokedTokenModel.destroy({ where: { expiresAt: { [Op.lte]: now } } }));
+    return translateDatabaseErrors(() => RevokedTokenModel.destroy({ where: { expiresAt: { [Op.lte]: now } } }));
   }
 
-  protected toRecord(instance: RevokedTokenModel): RevokedTokenRecord {
-    return { jti: instance.jti, userId: instance.userId, expiresAt: instance.expiresAt, revokedAt: instance.revokedAt };
-  }
-
-  protected conflictDetail(): string {
-    return 'That token is already revoked.';
+  /** The Sequelize instance the model is registered with. */
+  private get sequelize(): Sequelize {
+    const { sequelize } = RevokedTokenModel;
+    if (!sequelize) throw new Error('RevokedTokenModel is not registered with a Sequelize instance');
+    return sequelize;
   }
 }

@@ -1,8 +1,8 @@
 import { QueryTypes, Sequelize as SequelizeFns } from 'sequelize';
 
+import { BaseRepository, type TransactionOptions } from '@shop/shared-runtime/db';
+
 import { UserModel } from '../models/user.model';
-import { BaseRepository } from './base.repository';
-import type { TransactionOptions } from './transaction';
 
 /** A user as the layers above see it. */
 export interface UserRecord {

@@ -7,9 +7,8 @@ import {
   type TokenRevokedEvent,
   type UserDeactivatedEvent,
 } from '@shop/shared-contracts';
-
-import type { NewEvent } from '../repositories/outbox.repository';
-import type { ChangeContext } from './change-context';
+import type { ChangeContext } from '@shop/shared-runtime';
+import type { NewEvent } from '@shop/shared-runtime/db';
 
 /** A token this service issued, as revocation knows it. */
 export interface RevokedToken {

@@ -1,13 +1,10 @@
 import type { InvalidTokenReply, ValidTokenReply } from '@shop/shared-contracts';
+import { type ChangeContext, type EventNotifier, UnauthorizedError } from '@shop/shared-runtime';
+import type { OutboxRepository, TransactionRunner } from '@shop/shared-runtime/db';
 
-import { UnauthorizedError } from '../errors';
-import type { OutboxRepository } from '../repositories/outbox.repository';
 import type { RevokedTokenRepository } from '../repositories/revoked-token.repository';
-import type { TransactionRunner } from '../repositories/transaction';
 import type { UserRecord, UserRepository } from '../repositories/user.repository';
 import { tokenRevokedEvent, userDeactivatedEvent, type RevokedToken } from './auth-events';
-import type { ChangeContext } from './change-context';
-import type { EventNotifier } from './event-notifier';
 import type { PasswordHasher } from './password-hasher';
 import type { TokenSubjectCache } from './token-subject-cache';
 import type { IssuedToken, TokenCheck, TokenService } from './token.service';

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
+import { EVENT_TYPES, type AuthEvent } from '@shop/shared-contracts';
+
 import type { SubjectCacheEvictionReason, SubjectCacheObserver } from '../metrics';
 import type { TokenSubject, UserRepository } from '../repositories/user.repository';
 
@@ -166,6 +168,24 @@ export class TokenSubjectCache {
     this.counters.misses += 1;
     this.observer?.miss();
     return this.startRead(key, token);
+  }
+
+  /** Shown in the auth-events subscriber's logs. */
+  readonly name = 'token-subject cache';
+
+  /**
+   * Forgets what an auth event made wrong: exactly the revoked token (this cache is keyed by
+   * jti, so the user's other tokens stay), or every token of a deactivated user.
+   *
+   * @returns how many entries were removed
+   */
+  evict(event: AuthEvent): number {
+    switch (event.type) {
+      case EVENT_TYPES.tokenRevoked:
+        return this.evictToken(event.data.jti);
+      case EVENT_TYPES.userDeactivated:
+        return this.evictUser(event.data.user_id);
+    }
   }
 
   /**

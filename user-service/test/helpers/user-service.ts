@@ -8,16 +8,13 @@ import type { DestinationStream } from 'pino';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
+import { createLogger } from '@shop/shared-runtime';
+import { createSequelize, migrateToLatest, type OutboxRepository } from '@shop/shared-runtime/db';
+import type { AuthEventsSubscriber, OutboxRelay } from '@shop/shared-runtime/messaging';
 
 import { composeUserService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
-import { createSequelize } from '../../src/db/database';
-import { migrateToLatest } from '../../src/db/migrator';
-import { createLogger } from '../../src/logger';
-import type { AuthEventsSubscriber } from '../../src/messaging/auth-events.subscriber';
-import type { OutboxRelay } from '../../src/messaging/outbox-relay';
 import type { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
-import type { OutboxRepository } from '../../src/repositories/outbox.repository';
 import { UserRepository, type TokenSubject } from '../../src/repositories/user.repository';
 import type { AuthService } from '../../src/services/auth.service';
 import type { TokenSubjectCache } from '../../src/services/token-subject-cache';

@@ -1,9 +1,10 @@
 import test from 'ava';
 import type { Express } from 'express';
 
+import { createLogger } from '@shop/shared-runtime';
+
 import { openApiDocument } from '../../src/api/openapi';
 import { createApp } from '../../src/app';
-import { createLogger } from '../../src/logger';
 import { call } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 

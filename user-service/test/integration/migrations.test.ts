@@ -3,10 +3,8 @@ import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
 import { TestEnvironment } from '@shop/test-harness';
-
-import { ensureDatabaseExists } from '../../src/db/database';
-import { createMigrator, migrateToLatest } from '../../src/db/migrator';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '@shop/shared-runtime';
+import { createMigrator, ensureDatabaseExists, migrateToLatest } from '@shop/shared-runtime/db';
 
 let env: TestEnvironment | undefined;
 

@@ -7,13 +7,10 @@ import { Sequelize } from 'sequelize-typescript';
 import { v4 as uuidv4 } from 'uuid';
 
 import { TestEnvironment } from '@shop/test-harness';
+import { createLogger } from '@shop/shared-runtime';
+import { migrateToLatest, type NewEvent, OutboxRepository, type PlainTransactionRunner, plainTransactionRunner } from '@shop/shared-runtime/db';
+import { connectToBroker, OutboxRelay, type OutboxRelayDeps } from '@shop/shared-runtime/messaging';
 
-import { migrateToLatest } from '../../src/db/migrator';
-import { createLogger } from '../../src/logger';
-import { connectToBroker } from '../../src/messaging/broker-connection';
-import { OutboxRelay, type OutboxRelayDeps } from '../../src/messaging/outbox-relay';
-import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
-import { plainTransactionRunner, type PlainTransactionRunner } from '../../src/repositories/transaction';
 import { tokenRevokedEvent } from '../../src/services/auth-events';
 import { EventListener } from '../helpers/event-listener';
 

@@ -4,11 +4,9 @@ import { Sequelize } from 'sequelize-typescript';
 import { v4 as uuidv4 } from 'uuid';
 
 import { TestEnvironment } from '@shop/test-harness';
+import { ServiceUnavailableError } from '@shop/shared-runtime';
+import { migrateToLatest, type NewEvent, OutboxRepository, transactionRunner } from '@shop/shared-runtime/db';
 
-import { migrateToLatest } from '../../src/db/migrator';
-import { ServiceUnavailableError } from '../../src/errors';
-import { OutboxRepository, type NewEvent } from '../../src/repositories/outbox.repository';
-import { transactionRunner } from '../../src/repositories/transaction';
 import { tokenRevokedEvent } from '../../src/services/auth-events';
 
 let env: TestEnvironment | undefined;

@@ -1,8 +1,8 @@
 import test from 'ava';
 
-import type { OutboxRepository } from '../../src/repositories/outbox.repository';
+import type { OutboxRepository, Transaction } from '@shop/shared-runtime/db';
+
 import type { RevokedTokenRepository } from '../../src/repositories/revoked-token.repository';
-import type { Transaction } from '../../src/repositories/transaction';
 import type { TokenSubject, UserRecord, UserRepository } from '../../src/repositories/user.repository';
 import { AuthService } from '../../src/services/auth.service';
 import { PasswordHasher } from '../../src/services/password-hasher';

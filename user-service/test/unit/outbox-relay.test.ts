@@ -3,11 +3,10 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { REQUEST_ID_HEADER, type DomainEvent } from '@shop/shared-contracts';
+import { createLogger } from '@shop/shared-runtime';
+import type { ClaimedEvent, NewEvent, OutboxRepository, Transaction, TransactionRunner } from '@shop/shared-runtime/db';
+import { checkEvent, OutboxRelay } from '@shop/shared-runtime/messaging';
 
-import { createLogger } from '../../src/logger';
-import { OutboxRelay, checkEvent } from '../../src/messaging/outbox-relay';
-import type { ClaimedEvent, NewEvent, OutboxRepository } from '../../src/repositories/outbox.repository';
-import type { Transaction, TransactionRunner } from '../../src/repositories/transaction';
 import { tokenRevokedEvent } from '../../src/services/auth-events';
 
 const logger = createLogger({ level: 'silent', service: 'user-service', version: 'test' });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 
-import { ServiceUnavailableError } from '../../src/errors';
+import { ServiceUnavailableError } from '@shop/shared-runtime';
+
 import type { SubjectCacheEvictionReason, SubjectCacheObserver } from '../../src/metrics';
 import type { TokenSubject } from '../../src/repositories/user.repository';
 import { TokenSubjectCache, subjectKey, type TokenClaims } from '../../src/services/token-subject-cache';

@@ -1,0 +1,85 @@
+import { ERROR_CODES, type ErrorCode, type FieldError } from '@shop/shared-contracts';
+
+interface AppErrorOptions {
+  errors?: FieldError[];
+  cause?: unknown;
+  /** Extra response headers the problem needs (e.g. `Retry-After`, `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * The errors services, repositories and adapters throw. Each carries a stable `code` from the
+ * contract; the one error middleware turns it into problem+json with the code's status.
+ */
+export class AppError extends Error {
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    /** A human sentence safe to show to the client. */
+    readonly detail: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = new.target.name;
+    this.status = ERROR_CODES[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(errors: FieldError[]) {
+    const count = errors.length === 1 ? '1 invalid field' : `${errors.length} invalid fields`;
+    super('validation_failed', `The request has ${count}.`, { errors });
+  }
+}
+
+/**
+ * Missing or refused credentials. `challenge` is the `WWW-Authenticate` value: plain `Bearer`
+ * when no usable credentials came, `Bearer error="invalid_token"` when a token was refused
+ * (RFC 6750 §3).
+ */
+export class UnauthorizedError extends AppError {
+  constructor(detail: string, challenge = 'Bearer') {
+    super('unauthorized', detail, { headers: { 'WWW-Authenticate': challenge } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(detail: string) {
+    super('forbidden', detail);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(detail: string) {
+    super('not_found', detail);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(detail: string, cause?: unknown) {
+    super('conflict', detail, { cause });
+  }
+}
+
+/**
+ * Seconds a client is told to wait (`Retry-After`) whenever a dependency is down or too slow:
+ * the database, the broker, user-service behind the token-validation RPC, and `/health` while
+ * unhealthy. One value for all, so a client's backoff does not depend on which one failed; 5 s
+ * covers a broker reconnect (200 ms doubling) and a service restart, the common outages.
+ */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** A dependency (database, broker, user-service) is down or too slow; the client may retry later. */
+export class ServiceUnavailableError extends AppError {
+  constructor(detail: string, options: { cause?: unknown } = {}) {
+    super('service_unavailable', detail, {
+      cause: options.cause,
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+}

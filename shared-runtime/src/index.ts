@@ -1,0 +1,38 @@
+// The root entry point: what every layer of a service uses. Its whole public surface.
+export type { ChangeContext } from './change-context';
+export {
+  ConfigError,
+  brokerName,
+  commonConfigOf,
+  commonEnvKeys,
+  deepFreeze,
+  validateEnv,
+  type CommonConfig,
+  type DatabaseConfig,
+  type HttpConfig,
+} from './config';
+export {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RETRY_AFTER_SECONDS,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  ValidationError,
+} from './errors';
+export type { EventNotifier } from './event-notifier';
+export { probe, type DependencyStatus, type HealthCheck } from './health';
+export { REDACTED_PATHS, createLogger, type Logger, type LoggerOptions } from './logger';
+export {
+  LATENCY_BUCKETS,
+  ServiceMetrics,
+  type AuthEventsObserver,
+  type OutboxBacklogSample,
+  type OutboxObserver,
+  type ServiceMetricsOptions,
+} from './metrics';
+export { SHUTDOWN_DEADLINE_MS, installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
+export { redactUrl } from './redact-url';
+export { runEvery } from './run-every';
+export { currentTraceContext, runWithTraceContext, traceLogFields, type TraceContext } from './trace-context';

@@ -1,0 +1,90 @@
+import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { hostname } from 'node:os';
+
+import type { Logger } from '../logger';
+import { redactUrl } from '../redact-url';
+
+export type { ChannelModel, RecoveringChannelModel };
+
+/** What runs on a fresh connection: declares a component's topology and opens its channels. */
+export type BrokerSetup = (model: ChannelModel) => Promise<void>;
+
+/**
+ * Several components' setups as the connection's one setup, run in order after every
+ * (re)connect. One that throws fails the whole setup, and the connection is retried.
+ */
+export function setupAll(setups: readonly BrokerSetup[]): BrokerSetup {
+  return async (model) => {
+    for (const setup of setups) await setup(model);
+  };
+}
+
+export interface BrokerConnectionOptions {
+  url: string;
+  /** Shown as the connection's name in the RabbitMQ management UI. */
+  connectionName: string;
+  logger: Logger;
+  /** Runs after every (re)connect: declare the topology and start consuming here. */
+  setup: BrokerSetup;
+  /** Called each time the connection comes back after a loss (not on the first connect). */
+  onReconnect?: () => void;
+}
+
+/**
+ * The name the management UI shows for this process's connection: the service, the host
+ * (a container id under Docker, so replicas differ) and the pid.
+ */
+export function connectionName(service: string): string {
+  return `${service}@${hostname()}/${process.pid}`;
+}
+
+/**
+ * The name of a queue of this process's own (`product-service.auth-events.<host>.<pid>`): a
+ * fixed name that tells the management UI whose queue it is, unique per replica.
+ */
+export function instanceQueueName(service: string, purpose: string): string {
+  return `${service}.${purpose}.${hostname()}.${process.pid}`;
+}
+
+/**
+ * Opens a named connection that reconnects by itself (exponential backoff with jitter,
+ * capped at 10 s) and re-runs `setup` after every reconnect. Resolves at once: the service
+ * starts while the broker is still down and reports it through /health.
+ */
+export async function connectToBroker(options: BrokerConnectionOptions): Promise<RecoveringChannelModel> {
+  const { logger } = options;
+  const where = redactUrl(options.url);
+  const connection = await connect(options.url, {
+    // Without noDelay, Nagle's algorithm holds small RPC frames back ~40 ms (measured).
+    noDelay: true,
+    clientProperties: { connection_name: options.connectionName },
+    recovery: {
+      initialDelay: 200,
+      maxDelay: 10_000,
+      factor: 2,
+      jitter: 0.3,
+      maxRetries: Infinity,
+      waitForConnect: false,
+      setup: options.setup,
+    },
+  });
+  let connectedBefore = false;
+  connection.on('connect', () => {
+    logger.info({ broker: where }, connectedBefore ? 'reconnected to RabbitMQ' : 'connected to RabbitMQ');
+    if (connectedBefore) options.onReconnect?.();
+    connectedBefore = true;
+  });
+  connection.on('disconnect', (error: Error) => {
+    logger.warn({ broker: where, err: error.message }, 'lost the RabbitMQ connection; reconnecting');
+  });
+  connection.on('connect-failed', (error: Error) => {
+    logger.warn(
+      { broker: where, err: error.message },
+      'cannot reach RabbitMQ; is it running (rabbitmq-server, or docker compose up rabbitmq)?',
+    );
+  });
+  connection.on('error', (error: Error) => {
+    logger.warn({ broker: where, err: error.message }, 'RabbitMQ connection error');
+  });
+  return connection;
+}
