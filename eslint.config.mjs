@@ -9,8 +9,22 @@ const restrict = (files, patterns) => ({
 
 const otherService = (name) => ({
   group: [`@shop/${name}`, `@shop/${name}/*`, `../../${name}/*`, `../${name}/*`],
-  message: 'Services never import each other: share contracts through @shop/shared-contracts.',
+  message:
+    'Services never import each other: share contracts through @shop/shared-contracts, plumbing through @shop/shared-runtime.',
 });
+
+// shared-runtime's entry points are its whole public surface: `exports` refuses the rest at run time, this says so at lint time.
+const runtimeInternals = {
+  group: [
+    '@shop/shared-runtime/*',
+    '!@shop/shared-runtime/http',
+    '!@shop/shared-runtime/db',
+    '!@shop/shared-runtime/messaging',
+    '**/shared-runtime/src/**',
+    '**/shared-runtime/dist/**',
+  ],
+  message: 'Import @shop/shared-runtime through its entry points: the root, /http, /db or /messaging.',
+};
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**'] },
@@ -52,12 +66,43 @@ export default tseslint.config(
       },
     ],
   ),
-  restrict(['user-service/**/*.ts'], [otherService('product-service')]),
+  restrict(
+    ['shared-runtime/**/*.ts'],
+    [
+      {
+        group: [
+          '@shop/user-service',
+          '@shop/user-service/*',
+          '@shop/product-service',
+          '@shop/product-service/*',
+          '**/*-service/**',
+        ],
+        message: 'shared-runtime is plumbing every service runs: it never imports a service.',
+      },
+      {
+        group: ['**/models/*', 'jsonwebtoken', 'bcrypt'],
+        message: 'shared-runtime holds no rule of one service: no model, no token signing.',
+      },
+    ],
+  ),
+  restrict(
+    ['shared-runtime/src/**/*.ts'],
+    [{ group: ['@shop/test-harness', '@shop/test-harness/*'], message: 'Test tooling stays out of the runtime.' }],
+  ),
+  restrict(['user-service/**/*.ts'], [otherService('product-service'), runtimeInternals]),
   restrict(
     ['product-service/**/*.ts'],
     [
       otherService('user-service'),
+      runtimeInternals,
       { group: ['jsonwebtoken', 'bcrypt'], message: 'product-service never sees a JWT secret: it asks user-service.' },
+    ],
+  ),
+  restrict(
+    ['scripts/**/*.ts'],
+    [
+      runtimeInternals,
+      { group: ['@shop/*/dist/*', '@shop/*/src/*'], message: "Use the packages' public entry points." },
     ],
   ),
   restrict(

@@ -5,7 +5,7 @@ import { createHttpApp } from '@shop/shared-runtime/http';
 
 import { openApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
-import { requireAuth } from './api/require-auth';
+import { userServiceAuth } from './api/require-auth';
 import type { Config } from './config';
 import { ProductServiceMetrics } from './metrics';
 import type { ProductService } from './services/product.service';
@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps): Express {
     routers: [
       createProductsRouter({
         productService: deps.productService,
-        requireAuth: requireAuth(deps.tokenValidator),
+        auth: userServiceAuth(deps.tokenValidator),
       }),
     ],
     healthChecks: deps.healthChecks,

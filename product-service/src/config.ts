@@ -1,7 +1,17 @@
 import Joi from 'joi';
 
 import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE, PRODUCT_EVENTS_EXCHANGE } from '@shop/shared-contracts';
-import { brokerName, commonConfigOf, commonEnvKeys, deepFreeze, validateEnv, type CommonConfig } from '@shop/shared-runtime';
+import {
+  brokerName,
+  cacheConfigOf,
+  cacheEnvKeys,
+  commonConfigOf,
+  commonEnvKeys,
+  deepFreeze,
+  validateEnv,
+  type CacheConfig,
+  type CommonConfig,
+} from '@shop/shared-runtime';
 
 export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
   amqp: {
@@ -19,12 +29,8 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
     /** Calls allowed to wait for a reply at once; more are refused with 503 at once. */
     maxPending: number;
   };
-  authCache: {
-    /** How long a validation answer is reused, in ms (never past the token's expiry); 0: no cache. */
-    ttlMs: number;
-    /** Validations kept at most; the least recently used go first. */
-    maxEntries: number;
-  };
+  /** The token-validation cache: how long user-service's answer is reused, and how many are kept. */
+  authCache: CacheConfig;
 }
 
 const schema = Joi.object({
@@ -34,9 +40,7 @@ const schema = Joi.object({
   AUTH_RPC_MAX_PENDING: Joi.number().integer().min(1).max(1_000_000).default(10_000),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
   PRODUCT_EVENTS_EXCHANGE: brokerName(PRODUCT_EVENTS_EXCHANGE),
-  AUTH_CACHE_TTL_MS: Joi.number().integer().min(0).max(3_600_000).default(30_000),
-  // lru-cache preallocates its index arrays at `max`: a bound keeps a typo from costing gigabytes.
-  AUTH_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(1_000_000).default(10_000),
+  ...cacheEnvKeys('AUTH_CACHE', { maxMs: 3_600_000, defaultMs: 30_000 }),
 }).unknown(true);
 
 /**
@@ -59,9 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       timeoutMs: vars.AUTH_RPC_TIMEOUT_MS as number,
       maxPending: vars.AUTH_RPC_MAX_PENDING as number,
     },
-    authCache: {
-      ttlMs: vars.AUTH_CACHE_TTL_MS as number,
-      maxEntries: vars.AUTH_CACHE_MAX_ENTRIES as number,
-    },
+    authCache: cacheConfigOf(vars, 'AUTH_CACHE'),
   });
 }

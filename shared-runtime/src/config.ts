@@ -23,7 +23,15 @@ export interface DatabaseConfig {
   poolMax: number;
 }
 
-/** The part of the configuration every service has, read by {@link commonConfigOf}. */
+/** A cache of token checks: how long an answer is reused, and how many are kept. */
+export interface CacheConfig {
+  /** How long an answer is reused, in ms (never past the token's expiry); 0: nothing is stored. */
+  ttlMs: number;
+  /** Entries kept at most; the least recently used go first. */
+  maxEntries: number;
+}
+
+/** The part of a configuration every service has, read by {@link commonConfigOf}. */
 export interface CommonConfig {
   env: 'development' | 'production' | 'test';
   http: HttpConfig;
@@ -90,6 +98,23 @@ export function commonEnvKeys(defaults: { port: number; database: string }): Joi
       .default('amqp://guest:guest@localhost:5672'),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   };
+}
+
+/**
+ * The Joi keys of a cache's two variables, `<prefix>_TTL_MS` (0 up to `ttl.maxMs`) and
+ * `<prefix>_MAX_ENTRIES`; read them back with {@link cacheConfigOf}.
+ */
+export function cacheEnvKeys(prefix: string, ttl: { maxMs: number; defaultMs: number }): Joi.PartialSchemaMap {
+  return {
+    [`${prefix}_TTL_MS`]: Joi.number().integer().min(0).max(ttl.maxMs).default(ttl.defaultMs),
+    // lru-cache preallocates its index arrays at `max`: a bound keeps a typo from costing gigabytes.
+    [`${prefix}_MAX_ENTRIES`]: Joi.number().integer().min(1).max(1_000_000).default(10_000),
+  };
+}
+
+/** A cache's configuration, from variables checked with {@link cacheEnvKeys}. */
+export function cacheConfigOf(vars: Record<string, unknown>, prefix: string): CacheConfig {
+  return { ttlMs: vars[`${prefix}_TTL_MS`] as number, maxEntries: vars[`${prefix}_MAX_ENTRIES`] as number };
 }
 
 /**

@@ -33,6 +33,31 @@ const BACKLOG_SAMPLE_TIMEOUT_MS = 2000;
 /** Buckets for HTTP and RPC latencies, in seconds: sub-millisecond RPCs up to bcrypt logins. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** What a cache of token checks reports; `R` names why entries leave it. */
+export interface CacheObserver<R extends string> {
+  hit(): void;
+  miss(): void;
+  /** A lookup joined one already in flight for the same key. */
+  shared(): void;
+  evicted(reason: R, count: number): void;
+}
+
+/** The help texts of a cache's series (see {@link ServiceMetrics.cacheMetrics}). */
+export interface CacheMetricsHelp {
+  hits: string;
+  misses: string;
+  shared: string;
+  evictions: string;
+  entries: string;
+}
+
+/** A cache's counters behind its observer, and the gauge of its entries. */
+export interface CacheMetrics<R extends string> {
+  readonly observer: CacheObserver<R>;
+  /** Samples the cache's entries at each scrape. */
+  trackEntries(entryCount: () => number): void;
+}
+
 export interface ServiceMetricsOptions {
   /** The `service` label every series carries (the service's SERVICE_NAME). */
   service: string;
@@ -51,57 +76,48 @@ export interface ServiceMetricsOptions {
 export class ServiceMetrics {
   readonly registry = new Registry();
 
-  readonly httpRequestDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern and status, in seconds',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly httpRequestDuration = this.latencyHistogram(
+    'http_request_duration_seconds',
+    'HTTP requests by method, route pattern and status, in seconds',
+    ['method', 'route', 'status'],
+  );
 
-  readonly brokerReconnects = new Counter({
-    name: 'amqp_reconnects_total',
-    help: 'Connections to RabbitMQ re-established after a loss',
-    registers: [this.registry],
-  });
+  readonly brokerReconnects = this.counter(
+    'amqp_reconnects_total',
+    'Connections to RabbitMQ re-established after a loss',
+  );
 
-  readonly authEventsReceived = new Counter({
-    name: 'auth_events_received_total',
-    help: 'Schema-valid auth events received on the auth-events queue, by type (duplicates included)',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
+  private readonly authEventsReceived = this.counter(
+    'auth_events_received_total',
+    'Schema-valid auth events received on the auth-events queue, by type (duplicates included)',
+    ['type'],
+  );
 
-  readonly authEventsDuplicates = new Counter({
-    name: 'auth_events_duplicates_total',
-    help: 'Auth events dropped because their id had already been handled',
-    registers: [this.registry],
-  });
+  private readonly authEventsDuplicates = this.counter(
+    'auth_events_duplicates_total',
+    'Auth events dropped because their id had already been handled',
+  );
 
-  readonly authEventsMalformed = new Counter({
-    name: 'auth_events_malformed_total',
-    help: 'Messages on the auth-events queue that were not auth events, dropped',
-    registers: [this.registry],
-  });
+  private readonly authEventsMalformed = this.counter(
+    'auth_events_malformed_total',
+    'Messages on the auth-events queue that were not auth events, dropped',
+  );
 
-  readonly outboxEventsPublished = new Counter({
-    name: 'outbox_events_published_total',
-    help: 'Events published from the outbox and confirmed by the broker, by type',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
+  private readonly outboxEventsPublished = this.counter(
+    'outbox_events_published_total',
+    'Events published from the outbox and confirmed by the broker, by type',
+    ['type'],
+  );
 
-  readonly outboxPublishFailures = new Counter({
-    name: 'outbox_publish_failures_total',
-    help: 'Events whose publish attempt failed (broker gone, nack, confirm timeout); they are retried',
-    registers: [this.registry],
-  });
+  private readonly outboxPublishFailures = this.counter(
+    'outbox_publish_failures_total',
+    'Events whose publish attempt failed (broker gone, nack, confirm timeout); they are retried',
+  );
 
-  readonly outboxEventsParked = new Counter({
-    name: 'outbox_events_parked_total',
-    help: 'Events parked because they can never be published (they fail their schema)',
-    registers: [this.registry],
-  });
+  private readonly outboxEventsParked = this.counter(
+    'outbox_events_parked_total',
+    'Events parked because they can never be published (they fail their schema)',
+  );
 
   constructor(options: ServiceMetricsOptions) {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -132,6 +148,62 @@ export class ServiceMetrics {
       this.outboxEventsParked.inc();
     },
   };
+
+  /** A counter in this registry. */
+  protected counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A latency histogram in this registry, in seconds ({@link LATENCY_BUCKETS}). */
+  protected latencyHistogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  }
+
+  /**
+   * A counter of events by outcome and a latency histogram of the same events (both labelled
+   * `outcome`); the function returned records one event in both.
+   */
+  protected outcomeMetrics(
+    counter: { name: string; help: string },
+    histogram: { name: string; help: string },
+  ): (outcome: string, seconds: number) => void {
+    const count = this.counter(counter.name, counter.help, ['outcome']);
+    const duration = this.latencyHistogram(histogram.name, histogram.help, ['outcome']);
+    return (outcome, seconds) => {
+      count.inc({ outcome });
+      duration.observe({ outcome }, seconds);
+    };
+  }
+
+  /**
+   * The series of a cache named `prefix` (`auth_cache`): `<prefix>_hits_total`, `_misses_total`,
+   * `_shared_total`, `_evictions_total` by reason, and the `<prefix>_entries` gauge.
+   */
+  protected cacheMetrics<R extends string>(prefix: string, help: CacheMetricsHelp): CacheMetrics<R> {
+    const hits = this.counter(`${prefix}_hits_total`, help.hits);
+    const misses = this.counter(`${prefix}_misses_total`, help.misses);
+    const shared = this.counter(`${prefix}_shared_total`, help.shared);
+    const evictions = this.counter(`${prefix}_evictions_total`, help.evictions, ['reason']);
+    return {
+      observer: {
+        hit: () => {
+          hits.inc();
+        },
+        miss: () => {
+          misses.inc();
+        },
+        shared: () => {
+          shared.inc();
+        },
+        evicted: (reason, count) => {
+          evictions.inc({ reason }, count);
+        },
+      },
+      trackEntries: (entryCount) => {
+        this.sampledGauge(`${prefix}_entries`, help.entries, entryCount);
+      },
+    };
+  }
 
   /** A gauge set from `read()` at each scrape (a cache's entries, calls in flight). */
   protected sampledGauge(name: string, help: string, read: () => number): void {

@@ -6,7 +6,7 @@ import { createHttpApp, formBody } from '@shop/shared-runtime/http';
 import { createAuthRouter } from './api/auth.routes';
 import { openApiDocument } from './api/openapi';
 import { credentialRateLimit, loginUsernameRateLimit } from './api/rate-limit';
-import { requireAuth } from './api/require-auth';
+import { callerAuth } from './api/require-auth';
 import { createUsersRouter } from './api/users.routes';
 import type { Config } from './config';
 import { UserServiceMetrics } from './metrics';
@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
         credentialRateLimit: credentialRateLimit(config.rateLimit.perMinute),
         loginUsernameRateLimit: loginUsernameRateLimit(config.rateLimit.loginPerUsernamePerMinute),
       }),
-      createUsersRouter({ authService: deps.authService, requireAuth: requireAuth(deps.authService) }),
+      createUsersRouter({ authService: deps.authService, auth: callerAuth(deps.authService) }),
     ],
     healthChecks: deps.healthChecks,
     isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),

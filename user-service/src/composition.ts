@@ -1,18 +1,9 @@
-import type { RecoveringChannelModel } from 'amqplib';
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize-typescript';
 
 import { runEvery, type Logger } from '@shop/shared-runtime';
-import { databaseHealthCheck, transactionRunner, type OutboxRepository } from '@shop/shared-runtime/db';
-import {
-  AuthEventsSubscriber,
-  connectToBroker,
-  connectionName,
-  createEventOutbox,
-  instanceQueueName,
-  setupAll,
-  type OutboxRelay,
-} from '@shop/shared-runtime/messaging';
+import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
+import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
 
 import { createApp } from './app';
 import type { Config } from './config';
@@ -29,35 +20,20 @@ import { SERVICE_NAME } from './service-info';
 /** How often revocations of tokens that have expired anyway are deleted, in ms. */
 const REVOCATION_PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
-export interface CompositionOptions {
-  /** The broker connection's name in the management UI. Default `user-service@<host>/<pid>`. */
-  connectionName?: string;
-  /** This instance's auth-events queue. Default `user-service.auth-events.<host>.<pid>`. */
-  authEventsQueue?: string;
+export interface CompositionOptions extends MessagingOptions {
   /** The user repository; tests pass one that counts its reads. */
   users?: UserRepository;
-  /** Process metrics (CPU, memory, event loop) on /metrics. Default true; tests building several instances pass false. */
-  collectProcessMetrics?: boolean;
 }
 
 /** user-service wired and connecting: everything but the database (the caller's) and the listening socket. */
-export interface UserServiceRuntime {
+export interface UserServiceRuntime extends MessagingRuntime {
   app: Express;
   metrics: UserServiceMetrics;
   authService: AuthService;
   tokens: TokenService;
-  /** The token-subject cache behind every validation. */
+  /** The token-subject cache behind every validation, evicted by {@link authEvents} (every instance's revocations). */
   subjectCache: TokenSubjectCache;
-  /** Evicts from {@link subjectCache} on auth events (this and the other instances'). */
-  authEvents: AuthEventsSubscriber;
   responder: TokenValidationResponder;
-  /** Publishes the outbox to the auth events exchange. */
-  relay: OutboxRelay;
-  outbox: OutboxRepository;
-  /** The recovering connection (it may still be connecting). */
-  broker: RecoveringChannelModel;
-  /** The connection's name, as the management UI shows it. */
-  connectionName: string;
   /** /health answers 503 from now on: shutdown has begun. */
   stopAcceptingTraffic(): void;
   /**
@@ -75,9 +51,10 @@ export interface UserServiceRuntime {
 
 /**
  * The composition root's wiring, in one place for main.ts and the in-process test harness:
- * metrics → outbox and its relay → repositories → token-subject cache → AuthService → auth
- * events subscriber → RPC responder → broker connection → HTTP app. Opens the broker connection
- * (which comes up in the background) and starts the relay and the purges; listens on nothing.
+ * metrics → repositories → token-subject cache → messaging (outbox, relay, auth events
+ * subscriber) → AuthService → RPC responder → broker connection → HTTP app. Opens the broker
+ * connection (which comes up in the background) and starts the relay and the purges; listens on
+ * nothing.
  */
 export async function composeUserService(
   config: Readonly<Config>,
@@ -87,27 +64,27 @@ export async function composeUserService(
 ): Promise<UserServiceRuntime> {
   const metrics = new UserServiceMetrics({
     sequelize,
-    collectProcessMetrics: options.collectProcessMetrics ?? true,
+    collectProcessMetrics: options.collectProcessMetrics,
   });
-  const withTransaction = transactionRunner(sequelize);
-  const events = createEventOutbox({
-    sequelize,
-    exchange: config.amqp.authEventsExchange,
-    appId: SERVICE_NAME,
-    logger,
-    metrics,
-  });
-  const { outbox, relay } = events;
-
   const revokedTokens = new RevokedTokenRepository();
   const users = options.users ?? new UserRepository();
   const subjectCache = new TokenSubjectCache({
     users,
-    ttlMs: config.subjectCache.ttlMs,
-    maxEntries: config.subjectCache.maxEntries,
-    observer: metrics.subjectCacheObserver,
+    ...config.subjectCache,
+    observer: metrics.subjectCache.observer,
   });
-  metrics.trackSubjectCacheEntries(() => subjectCache.size);
+  metrics.subjectCache.trackEntries(() => subjectCache.size);
+  // user-service consumes its own auth events too: a logout through any instance evicts in all.
+  const messaging = createServiceMessaging({
+    service: SERVICE_NAME,
+    sequelize,
+    eventsExchange: config.amqp.authEventsExchange,
+    authEventsExchange: config.amqp.authEventsExchange,
+    cache: subjectCache,
+    logger,
+    metrics,
+    options,
+  });
   const tokens = new TokenService({
     secretKey: config.auth.secretKey,
     algorithm: config.auth.algorithm,
@@ -118,20 +95,12 @@ export async function composeUserService(
   const authService = new AuthService({
     users,
     revokedTokens,
-    outbox,
-    withTransaction,
-    events: relay,
+    outbox: messaging.outbox,
+    withTransaction: transactionRunner(sequelize),
+    events: messaging.relay,
     passwords: new PasswordHasher({ rounds: config.auth.bcryptRounds }),
     tokens,
     subjects: subjectCache,
-  });
-  // Every instance evicts on every instance's revocations, from a queue of its own.
-  const authEvents = new AuthEventsSubscriber({
-    exchange: config.amqp.authEventsExchange,
-    queue: options.authEventsQueue ?? instanceQueueName(SERVICE_NAME, 'auth-events'),
-    cache: subjectCache,
-    logger,
-    observer: metrics.authEventsObserver,
   });
   const responder = new TokenValidationResponder({
     queue: config.amqp.rpcQueue,
@@ -140,19 +109,7 @@ export async function composeUserService(
     logger,
     observer: metrics.rpcServerObserver,
   });
-  const name = options.connectionName ?? connectionName(SERVICE_NAME);
-  const broker = await connectToBroker({
-    url: config.amqp.url,
-    connectionName: name,
-    // Every component's setup runs, in this order, after every (re)connect. The subscriber goes
-    // first: its flush then precedes the first request the responder takes after a reconnect.
-    setup: setupAll([authEvents.setup, responder.setup, relay.setup]),
-    logger,
-    onReconnect: () => {
-      metrics.brokerReconnects.inc();
-    },
-  });
-  events.start();
+  const connected = await messaging.connect(config.amqp.url, [responder.setup]);
 
   // Revocations outlive their tokens only until the next sweep.
   const revocationPurge = runEvery(REVOCATION_PURGE_INTERVAL_MS, async () => {
@@ -169,23 +126,19 @@ export async function composeUserService(
     config,
     logger,
     authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), authEvents.healthCheck()],
+    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), messaging.authEvents.healthCheck()],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
   });
 
   return {
+    ...connected,
     app,
     metrics,
     authService,
     tokens,
     subjectCache,
-    authEvents,
     responder,
-    relay,
-    outbox,
-    broker,
-    connectionName: name,
     stopAcceptingTraffic() {
       acceptingTraffic = false;
     },
@@ -193,9 +146,7 @@ export async function composeUserService(
     async close() {
       clearInterval(revocationPurge);
       await responder.stop();
-      await authEvents.close();
-      await events.stop();
-      await broker.close().catch(() => undefined);
+      await messaging.close();
     },
   };
 }

@@ -4,10 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
 import {
   brokerName,
+  cacheConfigOf,
+  cacheEnvKeys,
   commonConfigOf,
   commonEnvKeys,
   deepFreeze,
   validateEnv,
+  type CacheConfig,
   type CommonConfig,
 } from '@shop/shared-runtime';
 
@@ -38,16 +41,12 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
     issuer: string;
     audience: string;
   };
-  subjectCache: {
-    /**
-     * How long a token's subject (user active, token not revoked) is reused for validations, in
-     * ms, counted from when it was read and never past the token's expiry. 0: nothing is stored;
-     * concurrent validations of one token still share one read.
-     */
-    ttlMs: number;
-    /** Subjects kept at most; the least recently used go first. */
-    maxEntries: number;
-  };
+  /**
+   * The token-subject cache: how long a token's subject (user active, token not revoked) is
+   * reused for validations, counted from when it was read (0: nothing is stored; concurrent
+   * validations of one token still share one read), and how many subjects are kept.
+   */
+  subjectCache: CacheConfig;
   rateLimit: {
     /** Login and register attempts per client address per minute; 0 turns limiting off. */
     perMinute: number;
@@ -75,9 +74,7 @@ const schema = Joi.object({
   JWT_AUDIENCE: Joi.string().default('shop'),
   // Revocations reach every instance within milliseconds through the auth events; the TTL bounds
   // how long one can be missed (broker outage, a change made in the database by hand).
-  TOKEN_SUBJECT_CACHE_TTL_MS: Joi.number().integer().min(0).max(600_000).default(5000),
-  // lru-cache preallocates its index arrays at `max`: a bound keeps a typo from costing gigabytes.
-  TOKEN_SUBJECT_CACHE_MAX_ENTRIES: Joi.number().integer().min(1).max(1_000_000).default(10_000),
+  ...cacheEnvKeys('TOKEN_SUBJECT_CACHE', { maxMs: 600_000, defaultMs: 5000 }),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(0).default(20),
   LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: Joi.number().integer().min(0).default(10),
 }).unknown(true);
@@ -111,10 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       issuer: vars.JWT_ISSUER as string,
       audience: vars.JWT_AUDIENCE as string,
     },
-    subjectCache: {
-      ttlMs: vars.TOKEN_SUBJECT_CACHE_TTL_MS as number,
-      maxEntries: vars.TOKEN_SUBJECT_CACHE_MAX_ENTRIES as number,
-    },
+    subjectCache: cacheConfigOf(vars, 'TOKEN_SUBJECT_CACHE'),
     rateLimit: {
       perMinute: vars.RATE_LIMIT_PER_MINUTE as number,
       loginPerUsernamePerMinute: vars.LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE as number,

@@ -1,52 +1,40 @@
-import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH, PROBLEM_CONTENT_TYPE } from '@shop/shared-contracts';
+import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
+import {
+  REQUEST_ID_HEADER_COMPONENT,
+  REQUEST_ID_RESPONSE_HEADER,
+  RETRY_AFTER_RESPONSE_HEADER,
+  jsonRequestBody,
+  jsonResponse,
+  operationsPaths,
+  problemResponse,
+} from '@shop/shared-runtime/http';
 
 import { SERVICE_VERSION } from '../service-info';
 import { DESCRIPTION_MAX_LENGTH, MAX_INT4, MAX_PAGE_SIZE, MAX_PRICE, NAME_MAX_LENGTH } from './products.schemas';
 
-const requestIdHeader = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
-
-const problem = (description: string, extraHeaders: Record<string, object> = {}) => ({
-  description,
-  headers: { ...requestIdHeader, ...extraHeaders },
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-
-const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } };
-
 const responses = {
-  MalformedRequest: problem(
+  MalformedRequest: problemResponse(
     'The body is not valid JSON (or does not inflate), or the path is not valid percent-encoding.',
   ),
-  Unauthorized: problem(
+  Unauthorized: problemResponse(
     'No bearer token, a malformed `Authorization` header, or a token user-service refused (expired, bad signature, user gone).',
     { 'WWW-Authenticate': { schema: { type: 'string', example: 'Bearer' } } },
   ),
-  Forbidden: problem('The caller is authenticated but is not the owner of the product.'),
-  NotFound: problem('No product has this id.'),
-  PayloadTooLarge: problem('The body is larger than the limit (100 kB by default).'),
-  UnsupportedMediaType: problem('The body is not `application/json`.'),
-  ValidationFailed: problem('The path, query or body failed validation; `errors` lists every failing field.'),
-  ServiceUnavailable: problem(
+  Forbidden: problemResponse('The caller is authenticated but is not the owner of the product.'),
+  NotFound: problemResponse('No product has this id.'),
+  PayloadTooLarge: problemResponse('The body is larger than the limit (100 kB by default).'),
+  UnsupportedMediaType: problemResponse('The body is not `application/json`.'),
+  ValidationFailed: problemResponse('The path, query or body failed validation; `errors` lists every failing field.'),
+  ServiceUnavailable: problemResponse(
     'A dependency is unavailable: the database, the broker, or user-service did not answer the token check in time. ' +
       'Never a 401: the token may be good.',
-    retryAfter,
+    RETRY_AFTER_RESPONSE_HEADER,
   ),
 };
 
 const ref = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
 
-const ok = (description: string, schema: object, headers: Record<string, object> = {}) => ({
-  description,
-  headers: { ...requestIdHeader, ...headers },
-  content: { 'application/json': { schema } },
-});
-
 const productRef = { $ref: '#/components/schemas/Product' };
-
-const jsonBody = (schema: string) => ({
-  required: true,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-});
 
 const idParameter = { $ref: '#/components/parameters/ProductId' };
 
@@ -61,9 +49,9 @@ const updateOperation = (method: 'PUT' | 'PATCH') => ({
   operationId: method === 'PUT' ? 'replaceProduct' : 'updateProduct',
   security: bearer,
   parameters: [idParameter],
-  requestBody: jsonBody('ProductUpdate'),
+  requestBody: jsonRequestBody('ProductUpdate'),
   responses: {
-    '200': ok('The updated product.', productRef),
+    '200': jsonResponse('The updated product.', productRef),
     '400': ref('MalformedRequest'),
     '401': ref('Unauthorized'),
     '403': ref('Forbidden'),
@@ -129,7 +117,7 @@ export const openApiDocument = {
           },
         ],
         responses: {
-          '200': ok(
+          '200': jsonResponse(
             'One page of products.',
             { type: 'array', items: productRef },
             {
@@ -148,9 +136,9 @@ export const openApiDocument = {
         summary: 'Create a product owned by the caller',
         operationId: 'createProduct',
         security: bearer,
-        requestBody: jsonBody('ProductCreate'),
+        requestBody: jsonRequestBody('ProductCreate'),
         responses: {
-          '201': ok('The new product.', productRef, {
+          '201': jsonResponse('The new product.', productRef, {
             Location: { description: 'The new product’s URL.', schema: { type: 'string' } },
           }),
           '400': ref('MalformedRequest'),
@@ -169,7 +157,7 @@ export const openApiDocument = {
         operationId: 'getProduct',
         parameters: [idParameter],
         responses: {
-          '200': ok('The product.', productRef),
+          '200': jsonResponse('The product.', productRef),
           '400': ref('MalformedRequest'),
           '404': ref('NotFound'),
           '422': ref('ValidationFailed'),
@@ -185,7 +173,7 @@ export const openApiDocument = {
         security: bearer,
         parameters: [idParameter],
         responses: {
-          '204': { description: 'Deleted.', headers: requestIdHeader },
+          '204': { description: 'Deleted.', headers: REQUEST_ID_RESPONSE_HEADER },
           '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
           '403': ref('Forbidden'),
@@ -195,53 +183,7 @@ export const openApiDocument = {
         },
       },
     },
-    '/health': {
-      get: {
-        tags: ['operations'],
-        summary: 'Readiness: 200 when the database is reachable and the broker connected',
-        operationId: 'health',
-        responses: {
-          '200': ok('Ready.', { $ref: '#/components/schemas/Health' }),
-          '503': {
-            description: 'A dependency is down, or the service is shutting down.',
-            headers: { ...requestIdHeader, ...retryAfter },
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
-          },
-        },
-      },
-    },
-    '/health/live': {
-      get: {
-        tags: ['operations'],
-        summary: 'Liveness: 200 while the process runs',
-        operationId: 'liveness',
-        responses: { '200': ok('Alive.', { $ref: '#/components/schemas/Liveness' }) },
-      },
-    },
-    '/metrics': {
-      get: {
-        tags: ['operations'],
-        summary: 'Prometheus metrics (text exposition format)',
-        operationId: 'metrics',
-        responses: { '200': { description: 'The metrics.', content: { 'text/plain': {} } } },
-      },
-    },
-    '/openapi.json': {
-      get: {
-        tags: ['operations'],
-        summary: 'This document',
-        operationId: 'openapi',
-        responses: { '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } } },
-      },
-    },
-    '/docs': {
-      get: {
-        tags: ['operations'],
-        summary: 'Swagger UI over this document',
-        operationId: 'docs',
-        responses: { '200': { description: 'An HTML page.', content: { 'text/html': {} } } },
-      },
-    },
+    ...operationsPaths('Readiness: 200 when the database is reachable and the broker connected'),
   },
   components: {
     securitySchemes: {
@@ -254,12 +196,7 @@ export const openApiDocument = {
           'sent as `Authorization: Bearer <token>`.',
       },
     },
-    headers: {
-      RequestId: {
-        description: 'The request id: the client’s `X-Request-Id` when it is a short safe string, else generated.',
-        schema: { type: 'string' },
-      },
-    },
+    headers: REQUEST_ID_HEADER_COMPONENT,
     parameters: {
       ProductId: {
         name: 'id',

@@ -1,8 +1,15 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 
-import { changeContextOf, parse, parseParamsAndBody, requireContentType } from '@shop/shared-runtime/http';
+import {
+  changeContextOf,
+  parse,
+  parseParamsAndBody,
+  requireContentType,
+  type BearerAuth,
+} from '@shop/shared-runtime/http';
 
 import type { ProductService } from '../services/product.service';
+import type { AuthenticatedUser } from '../services/token-validator';
 import { toNewProduct, toProductChanges, toPublicProduct } from './products.presenter';
 import {
   createProductBodySchema,
@@ -11,16 +18,17 @@ import {
   productIdParamsSchema,
   updateProductBodySchema,
 } from './products.schemas';
-import { authenticatedUser } from './require-auth';
 
 export interface ProductsRouterDeps {
   productService: ProductService;
   /** Guards the writes; reads are public and never touch the broker. */
-  requireAuth: RequestHandler;
+  auth: BearerAuth<AuthenticatedUser>;
 }
 
 export function createProductsRouter(deps: ProductsRouterDeps): Router {
-  const { productService, requireAuth } = deps;
+  const { productService, auth } = deps;
+  const { requireAuth } = auth;
+  const authenticatedUser = (res: Response) => auth.identityOf(res);
   const router = Router();
   const json = requireContentType('application/json');
 

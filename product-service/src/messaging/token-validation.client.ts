@@ -11,7 +11,13 @@ import {
   type InvalidTokenReason,
   type ValidateTokenRequest,
 } from '@shop/shared-contracts';
-import { currentTraceContext, type HealthCheck, type Logger, ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
+import {
+  currentTraceContext,
+  type HealthCheck,
+  type Logger,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from '@shop/shared-runtime';
 
 import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';

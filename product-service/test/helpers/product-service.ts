@@ -9,12 +9,14 @@ import { QueryTypes } from 'sequelize';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
-import { createLogger, type Logger } from '@shop/shared-runtime';
+import type { Logger } from '@shop/shared-runtime';
 import { createSequelize, migrateToLatest, type OutboxRepository } from '@shop/shared-runtime/db';
 import type { AuthEventsSubscriber, OutboxRelay } from '@shop/shared-runtime/messaging';
 
 import { composeProductService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
+import { MIGRATIONS, MODELS } from '../../src/db/schema';
+import { createServiceLogger } from '../../src/logger';
 import type { TokenValidationClient } from '../../src/messaging/token-validation.client';
 import type { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import type { TokenValidator } from '../../src/services/token-validator';
@@ -46,7 +48,7 @@ export interface TestDatabase {
 }
 
 export function testLogger(): Logger {
-  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', service: 'product-service', version: 'test' });
+  return createServiceLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 }
 
 /**
@@ -55,8 +57,8 @@ export function testLogger(): Logger {
  */
 export async function openTestDatabase(env: TestEnvironment): Promise<TestDatabase> {
   const { url } = await env.createDatabase('product');
-  const sequelize = createSequelize({ url, poolMax: 10, logger: testLogger() });
-  await migrateToLatest(sequelize);
+  const sequelize = createSequelize({ url, poolMax: 10, models: MODELS, logger: testLogger() });
+  await migrateToLatest(sequelize, MIGRATIONS);
   const select = (where: string, replacements: Record<string, unknown>) =>
     sequelize.query<ProductRow>(`SELECT * FROM products WHERE ${where} ORDER BY id`, {
       type: QueryTypes.SELECT,
@@ -137,10 +139,8 @@ export async function startProductService(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const logger = createLogger({
+  const logger = createServiceLogger({
     level: config.log.level,
-    service: 'product-service',
-    version: 'test',
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   instances += 1;

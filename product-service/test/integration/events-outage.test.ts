@@ -2,11 +2,10 @@ import test from 'ava';
 import { QueryTypes } from 'sequelize';
 
 import type { ProductEvent } from '@shop/shared-contracts';
-import { TcpProxy, TestEnvironment } from '@shop/test-harness';
+import { EventListener, TcpProxy, TestEnvironment } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import type { TokenValidator } from '../../src/services/token-validator';
-import { EventListener } from '../helpers/event-listener';
 import { newUserId, productInput } from '../helpers/factories';
 import { call } from '../helpers/http';
 import {
@@ -73,6 +72,9 @@ test('broker outage → writes still succeed; their events wait in the outbox an
   const token = 'accepted-by-the-fake-validator';
   const before = await call<PublicProduct>(baseUrl, 'POST', '/products', { token, json: productInput() });
   await listener!.waitFor(1, () => true);
+  // The listener can see the event before the relay has its confirm and marks it published: a
+  // cut in between would leave that event waiting too, and published again after the outage.
+  await waitUntil(() => relay.stats.published >= 1, 'the first event to be marked published');
 
   proxy!.cut();
   await waitUntil(() => !relay.isReady, 'the relay to lose its channel');

@@ -13,8 +13,9 @@ import {
   type ProductEvent,
 } from '@shop/shared-contracts';
 
+import { EventListener, type ReceivedEvent } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
-import { EventListener, type ReceivedEvent } from '../helpers/event-listener';
 import { newUserId, productInput } from '../helpers/factories';
 import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';

@@ -3,8 +3,9 @@ import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
 import { TestEnvironment } from '@shop/test-harness';
-import { createLogger } from '@shop/shared-runtime';
-import { createMigrator, ensureDatabaseExists, migrateToLatest } from '@shop/shared-runtime/db';
+import { createMigrator, migrateToLatest } from '@shop/shared-runtime/db';
+
+import { MIGRATIONS } from '../../src/db/schema';
 
 let env: TestEnvironment | undefined;
 
@@ -21,15 +22,15 @@ function environment(): TestEnvironment {
   return env;
 }
 
+// This service's schema; the migrator itself (its lock, the names it records, creating the database)
+// is shared-runtime's, tested in its test/integration/migrator.test.ts.
 const ALL_MIGRATIONS = ['0001-create-products', '0002-create-outbox-events'];
-
-const logger = createLogger({ level: 'silent', service: 'product-service', version: 'test' });
 
 /** A connection without models: migrations own the schema, and the app's model stays untouched. */
 async function migratedDatabase(label: string): Promise<Sequelize> {
   const { url } = await environment().createDatabase(label);
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
-  await migrateToLatest(sequelize);
+  await migrateToLatest(sequelize, MIGRATIONS);
   return sequelize;
 }
 
@@ -45,11 +46,11 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   const { url } = await environment().createDatabase('migrations');
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
   t.teardown(() => sequelize.close());
-  const migrator = createMigrator(sequelize);
+  const migrator = createMigrator(sequelize, MIGRATIONS);
 
-  t.deepEqual(await migrateToLatest(sequelize), ALL_MIGRATIONS);
+  t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), ALL_MIGRATIONS);
   t.deepEqual(await tables(sequelize), ['outbox_events', 'products', 'schema_migrations']);
-  t.deepEqual(await migrateToLatest(sequelize), [], 'a second run has nothing to do');
+  t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });
   t.deepEqual(await tables(sequelize), ['schema_migrations']);
@@ -110,24 +111,4 @@ test('migrations → the database refuses rows the API would refuse, and keeps m
   );
   t.is(row?.sum, '0.30');
   t.deepEqual(await insert({ price: '9999999999.99' }), [{ price: '9999999999.99' }]);
-});
-
-test('migrations → concurrent starts (replicas) migrate once, without errors', async (t) => {
-  const { url } = await environment().createDatabase('replicas');
-  const instances = [0, 1, 2].map(() => new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 3 } }));
-  t.teardown(() => Promise.all(instances.map((instance) => instance.close())));
-
-  const applied = await Promise.all(instances.map((instance) => migrateToLatest(instance)));
-  t.deepEqual(applied.flat(), ALL_MIGRATIONS);
-});
-
-test('ensureDatabaseExists → creates a missing database, and is a no-op when it exists', async (t) => {
-  const name = environment().reserveDatabaseName('created');
-  const url = environment().databaseUrl(name);
-  await ensureDatabaseExists(url, logger);
-  await ensureDatabaseExists(url, logger);
-
-  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
-  t.teardown(() => sequelize.close());
-  await t.notThrowsAsync(sequelize.authenticate());
 });

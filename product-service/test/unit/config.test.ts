@@ -1,8 +1,9 @@
 import test from 'ava';
 
 import { AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
+import { ConfigError } from '@shop/shared-runtime';
 
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 
 test('loadConfig → the contract defaults for an empty environment', (t) => {
   const config = loadConfig({});

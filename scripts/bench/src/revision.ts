@@ -9,7 +9,7 @@ export interface Revision {
   uncommitted: string[];
 }
 
-const MEASURED = ['user-service', 'product-service', 'shared-contracts'];
+const MEASURED = ['user-service', 'product-service', 'shared-contracts', 'shared-runtime'];
 
 export function describeRevision(): Revision {
   const git = (args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();

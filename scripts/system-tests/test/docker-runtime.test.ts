@@ -61,6 +61,12 @@ for (const service of ['user-service', 'product-service'] as const) {
 
     const modules = path.join(image.root, 'app', 'node_modules');
     t.true(existsSync(path.join(modules, 'express')), 'runtime dependencies installed');
+    // The service runs on shared-runtime: its build output and its own dependencies are in the image.
+    t.true(
+      existsSync(path.join(modules, '@shop', 'shared-runtime', 'dist', 'src', 'index.js')),
+      'shared-runtime built',
+    );
+    t.true(existsSync(path.join(modules, 'helmet')), "shared-runtime's dependencies installed");
     for (const devOnly of ['ava', 'typescript', 'testcontainers', 'eslint']) {
       t.false(existsSync(path.join(modules, devOnly)), `${devOnly} is not in the image`);
     }

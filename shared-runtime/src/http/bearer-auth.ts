@@ -29,39 +29,45 @@ export interface BearerIdentity {
  * Vouches for a token: resolves with its holder, or throws (UnauthorizedError for a refused
  * token, ServiceUnavailableError when it cannot tell).
  */
-export type BearerAuthenticator<U extends BearerIdentity> = (token: string, context: { requestId: string }) => Promise<U>;
+export type BearerAuthenticator<U extends BearerIdentity> = (
+  token: string,
+  context: { requestId: string },
+) => Promise<U>;
 
-interface BearerLocals {
-  bearerIdentity?: BearerIdentity;
+/** A route guard and the reader of what it found, typed by what the authenticator returns. */
+export interface BearerAuth<U extends BearerIdentity> {
+  /**
+   * Lets a request through only with a bearer token the authenticator vouches for, puts its
+   * holder in `res.locals` and its user id on the trace context (so the access line names the
+   * user). No usable token is a 401 with a plain `Bearer` challenge; whatever the authenticator
+   * throws goes to the error handler as it is — a 503 stays a 503, never a 401, since the token
+   * may well be good.
+   */
+  readonly requireAuth: RequestHandler;
+  /** The holder {@link requireAuth} let through; a route without requireAuth asking for it is a bug. */
+  identityOf(res: Response): U;
 }
 
-/**
- * Lets a request through only with a bearer token `authenticate` vouches for, puts its holder
- * in `res.locals` (read it with {@link bearerIdentityOf}) and its user id on the trace context
- * (so the access line names the user). No usable token is a 401 with a plain `Bearer`
- * challenge; whatever `authenticate` throws goes to the error handler as it is — a 503 stays a
- * 503, never a 401, since the token may well be good.
- */
-export function requireBearer<U extends BearerIdentity>(authenticate: BearerAuthenticator<U>): RequestHandler {
-  return async (req, res, next) => {
-    const token = bearerTokenOf(req.headers.authorization);
-    if (token === undefined) {
-      throw new UnauthorizedError('Send a bearer token in the Authorization header.');
-    }
-    const identity = await authenticate(token, { requestId: requestIdOf(req) });
-    (res.locals as BearerLocals).bearerIdentity = identity;
-    const trace = currentTraceContext();
-    if (trace) trace.userId = identity.userId;
-    next();
+/** Bearer-token authentication over `authenticate`: the guard and its reader share one `res.locals` slot. */
+export function bearerAuth<U extends BearerIdentity>(authenticate: BearerAuthenticator<U>): BearerAuth<U> {
+  const slot = Symbol('bearer identity');
+  type Locals = Record<symbol, U | undefined>;
+  return {
+    requireAuth: async (req, res, next) => {
+      const token = bearerTokenOf(req.headers.authorization);
+      if (token === undefined) {
+        throw new UnauthorizedError('Send a bearer token in the Authorization header.');
+      }
+      const identity = await authenticate(token, { requestId: requestIdOf(req) });
+      (res.locals as Locals)[slot] = identity;
+      const trace = currentTraceContext();
+      if (trace) trace.userId = identity.userId;
+      next();
+    },
+    identityOf(res) {
+      const identity = (res.locals as Locals)[slot];
+      if (!identity) throw new Error('identityOf() called on a route without requireAuth');
+      return identity;
+    },
   };
-}
-
-/**
- * The holder {@link requireBearer} let through, as its authenticator returned it; a route
- * without requireBearer asking for it is a bug.
- */
-export function bearerIdentityOf<U extends BearerIdentity>(res: Response): U {
-  const identity = (res.locals as BearerLocals).bearerIdentity;
-  if (!identity) throw new Error('bearerIdentityOf() called on a route without requireBearer');
-  return identity as U;
 }

@@ -1,8 +1,8 @@
 // `@shop/shared-runtime/http`: the Express app and middleware every service runs. Its whole public surface.
 export {
-  bearerIdentityOf,
+  bearerAuth,
   bearerTokenOf,
-  requireBearer,
+  type BearerAuth,
   type BearerAuthenticator,
   type BearerIdentity,
 } from './bearer-auth';
@@ -11,5 +11,15 @@ export { cors, type CorsOptions } from './cors';
 export { errorHandler, notFoundHandler, sendProblem } from './error-handler';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { closeServer, listen } from './http-server';
+export {
+  REQUEST_ID_HEADER_COMPONENT,
+  REQUEST_ID_RESPONSE_HEADER,
+  RETRY_AFTER_RESPONSE_HEADER,
+  jsonRequestBody,
+  jsonResponse,
+  operationsPaths,
+  problemResponse,
+  schemaRef,
+} from './openapi-parts';
 export { changeContextOf, loggableUrl, requestContext, requestIdOf } from './request-context';
 export { parse, parseParamsAndBody, type RequestPart } from './validation';

@@ -25,3 +25,9 @@ export {
   type OutboxRelayDeps,
   type OutboxRelayStats,
 } from './outbox-relay';
+export {
+  createServiceMessaging,
+  type MessagingOptions,
+  type MessagingRuntime,
+  type ServiceMessaging,
+} from './service-messaging';

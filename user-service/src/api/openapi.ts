@@ -1,43 +1,35 @@
-import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH, PROBLEM_CONTENT_TYPE } from '@shop/shared-contracts';
+import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
+import {
+  REQUEST_ID_HEADER_COMPONENT,
+  RETRY_AFTER_RESPONSE_HEADER,
+  jsonRequestBody,
+  jsonResponse,
+  operationsPaths,
+  problemResponse,
+} from '@shop/shared-runtime/http';
 
 import { SERVICE_VERSION } from '../service-info';
 
-const problem = (description: string, extraHeaders: Record<string, object> = {}) => ({
-  description,
-  headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, ...extraHeaders },
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-
-const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } };
-
 const responses = {
-  MalformedRequest: problem('The body is not valid JSON or not a valid form.'),
-  Unauthorized: problem('Missing or invalid credentials.', {
+  MalformedRequest: problemResponse('The body is not valid JSON or not a valid form.'),
+  Unauthorized: problemResponse('Missing or invalid credentials.', {
     'WWW-Authenticate': { schema: { type: 'string', example: 'Bearer' } },
   }),
-  Conflict: problem('The username is already taken (in any letter case).'),
-  PayloadTooLarge: problem('The body is larger than the limit (100 kB by default).'),
-  UnsupportedMediaType: problem('The body is in a media type this route does not accept.'),
-  ValidationFailed: problem('The body failed validation; `errors` lists every failing field.'),
-  RateLimited: problem(
+  Conflict: problemResponse('The username is already taken (in any letter case).'),
+  PayloadTooLarge: problemResponse('The body is larger than the limit (100 kB by default).'),
+  UnsupportedMediaType: problemResponse('The body is in a media type this route does not accept.'),
+  ValidationFailed: problemResponse('The body failed validation; `errors` lists every failing field.'),
+  RateLimited: problemResponse(
     'Too many attempts from this address, or (login) too many failed logins for this username.',
-    retryAfter,
+    RETRY_AFTER_RESPONSE_HEADER,
   ),
-  ServiceUnavailable: problem('A dependency (database) is unavailable; retry later.', retryAfter),
+  ServiceUnavailable: problemResponse(
+    'A dependency (database) is unavailable; retry later.',
+    RETRY_AFTER_RESPONSE_HEADER,
+  ),
 };
 
 const ref = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
-
-const jsonBody = (schema: string) => ({
-  required: true,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-});
-
-const ok = (description: string, schema: string) => ({
-  description,
-  headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-});
 
 /** The OpenAPI 3.1 description of every route user-service mounts. */
 export const openApiDocument = {
@@ -57,9 +49,9 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Create an account',
         operationId: 'register',
-        requestBody: jsonBody('Credentials'),
+        requestBody: jsonRequestBody('Credentials'),
         responses: {
-          '201': ok('The new user.', 'User'),
+          '201': jsonResponse('The new user.', 'User'),
           '400': ref('MalformedRequest'),
           '409': ref('Conflict'),
           '413': ref('PayloadTooLarge'),
@@ -83,7 +75,7 @@ export const openApiDocument = {
           },
         },
         responses: {
-          '200': ok('An access token.', 'AccessToken'),
+          '200': jsonResponse('An access token.', 'AccessToken'),
           '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
           '413': ref('PayloadTooLarge'),
@@ -99,9 +91,9 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Check a token: signature, expiry, and that its user exists and is active',
         operationId: 'validateToken',
-        requestBody: jsonBody('TokenToValidate'),
+        requestBody: jsonRequestBody('TokenToValidate'),
         responses: {
-          '200': ok('Whether the token is valid (always 200 for a well-formed request).', 'TokenValidation'),
+          '200': jsonResponse('Whether the token is valid (always 200 for a well-formed request).', 'TokenValidation'),
           '400': ref('MalformedRequest'),
           '413': ref('PayloadTooLarge'),
           '415': ref('UnsupportedMediaType'),
@@ -159,9 +151,9 @@ export const openApiDocument = {
         summary: 'Deactivate the caller’s account: every token of theirs is refused from then on',
         operationId: 'deactivateMe',
         security: [{ bearerAuth: [] }],
-        requestBody: jsonBody('Deactivation'),
+        requestBody: jsonRequestBody('Deactivation'),
         responses: {
-          '200': ok('The deactivated user.', 'User'),
+          '200': jsonResponse('The deactivated user.', 'User'),
           '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
           '413': ref('PayloadTooLarge'),
@@ -171,53 +163,7 @@ export const openApiDocument = {
         },
       },
     },
-    '/health': {
-      get: {
-        tags: ['operations'],
-        summary: 'Readiness: 200 when the database and the broker are reachable',
-        operationId: 'health',
-        responses: {
-          '200': ok('Ready.', 'Health'),
-          '503': {
-            description: 'A dependency is down, or the service is shutting down.',
-            headers: retryAfter,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
-          },
-        },
-      },
-    },
-    '/health/live': {
-      get: {
-        tags: ['operations'],
-        summary: 'Liveness: 200 while the process runs',
-        operationId: 'liveness',
-        responses: { '200': ok('Alive.', 'Liveness') },
-      },
-    },
-    '/metrics': {
-      get: {
-        tags: ['operations'],
-        summary: 'Prometheus metrics (text exposition format)',
-        operationId: 'metrics',
-        responses: { '200': { description: 'The metrics.', content: { 'text/plain': {} } } },
-      },
-    },
-    '/openapi.json': {
-      get: {
-        tags: ['operations'],
-        summary: 'This document',
-        operationId: 'openapi',
-        responses: { '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } } },
-      },
-    },
-    '/docs': {
-      get: {
-        tags: ['operations'],
-        summary: 'Swagger UI over this document',
-        operationId: 'docs',
-        responses: { '200': { description: 'An HTML page.', content: { 'text/html': {} } } },
-      },
-    },
+    ...operationsPaths('Readiness: 200 when the database and the broker are reachable'),
   },
   components: {
     securitySchemes: {
@@ -228,12 +174,7 @@ export const openApiDocument = {
         description: 'An access token from `POST /login`, sent as `Authorization: Bearer <token>` to product-service.',
       },
     },
-    headers: {
-      RequestId: {
-        description: 'The request id: the client’s `X-Request-Id` when it is a short safe string, else generated.',
-        schema: { type: 'string' },
-      },
-    },
+    headers: REQUEST_ID_HEADER_COMPONENT,
     responses,
     schemas: {
       Credentials: {

@@ -1,15 +1,16 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type Response } from 'express';
 
-import { changeContextOf, parse, requireContentType } from '@shop/shared-runtime/http';
+import { changeContextOf, parse, requireContentType, type BearerAuth } from '@shop/shared-runtime/http';
 
-import type { AuthService } from '../services/auth.service';
-import { callerOf } from './require-auth';
+import type { AuthService, Caller } from '../services/auth.service';
 import { revokeBodySchema, updateMeBodySchema } from './users.schemas';
 import { toPublicUser } from './users.presenter';
 
 /** Routes of a logged-in user: logout, token revocation (RFC 7009), deactivating the account. */
-export function createUsersRouter(deps: { authService: AuthService; requireAuth: RequestHandler }): Router {
-  const { authService, requireAuth } = deps;
+export function createUsersRouter(deps: { authService: AuthService; auth: BearerAuth<Caller> }): Router {
+  const { authService, auth } = deps;
+  const { requireAuth } = auth;
+  const callerOf = (res: Response) => auth.identityOf(res);
   const router = Router();
 
   router.post('/logout', requireAuth, async (req, res) => {

@@ -8,12 +8,13 @@ import type { DestinationStream } from 'pino';
 import type { Sequelize } from 'sequelize-typescript';
 
 import type { TestEnvironment } from '@shop/test-harness';
-import { createLogger } from '@shop/shared-runtime';
 import { createSequelize, migrateToLatest, type OutboxRepository } from '@shop/shared-runtime/db';
 import type { AuthEventsSubscriber, OutboxRelay } from '@shop/shared-runtime/messaging';
 
 import { composeUserService } from '../../src/composition';
 import { loadConfig, type Config } from '../../src/config';
+import { MIGRATIONS, MODELS } from '../../src/db/schema';
+import { createServiceLogger } from '../../src/logger';
 import type { TokenValidationResponder } from '../../src/messaging/token-validation.responder';
 import { UserRepository, type TokenSubject } from '../../src/repositories/user.repository';
 import type { AuthService } from '../../src/services/auth.service';
@@ -106,18 +107,17 @@ export async function startUserService(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  const logger = createLogger({
+  // The service's own logger, so what it redacts is what the tests see.
+  const logger = createServiceLogger({
     level: config.log.level,
-    service: 'user-service',
-    version: 'test',
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   let sequelize: Sequelize;
   if (options.database) {
     sequelize = options.database.sequelize;
   } else {
-    sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
-    await migrateToLatest(sequelize);
+    sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, models: MODELS, logger });
+    await migrateToLatest(sequelize, MIGRATIONS);
   }
   const queue = config.amqp.rpcQueue;
 

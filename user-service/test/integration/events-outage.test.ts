@@ -3,9 +3,8 @@ import jwt from 'jsonwebtoken';
 import { QueryTypes } from 'sequelize';
 
 import { EVENT_TYPES, type TokenRevokedEvent } from '@shop/shared-contracts';
-import { TcpProxy, TestEnvironment } from '@shop/test-harness';
+import { EventListener, TcpProxy, TestEnvironment } from '@shop/test-harness';
 
-import { EventListener } from '../helpers/event-listener';
 import { loginToken, registerUser } from '../helpers/factories';
 import { startUserService, type StartedUserService } from '../helpers/user-service';
 

@@ -13,7 +13,8 @@ import {
   type UserDeactivatedEvent,
 } from '@shop/shared-contracts';
 
-import { EventListener, type ReceivedEvent } from '../helpers/event-listener';
+import { EventListener, type ReceivedEvent } from '@shop/test-harness';
+
 import { loginToken, postJson, registerUser } from '../helpers/factories';
 import { useUserService } from '../helpers/use-user-service';
 

@@ -3,8 +3,9 @@ import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
 import { TestEnvironment } from '@shop/test-harness';
-import { createLogger } from '@shop/shared-runtime';
-import { createMigrator, ensureDatabaseExists, migrateToLatest } from '@shop/shared-runtime/db';
+import { createMigrator, migrateToLatest } from '@shop/shared-runtime/db';
+
+import { MIGRATIONS } from '../../src/db/schema';
 
 let env: TestEnvironment | undefined;
 
@@ -21,9 +22,9 @@ function environment(): TestEnvironment {
   return env;
 }
 
+// This service's schema; the migrator itself (its lock, the names it records, creating the database)
+// is shared-runtime's, tested in its test/integration/migrator.test.ts.
 const ALL_MIGRATIONS = ['0001-create-users', '0002-create-revoked-tokens', '0003-create-outbox-events'];
-
-const logger = createLogger({ level: 'silent', service: 'user-service', version: 'test' });
 
 async function tables(sequelize: Sequelize): Promise<string[]> {
   const rows = await sequelize.query<{ tablename: string }>(
@@ -38,11 +39,11 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   // No models registered: migrations own the schema, and this keeps the app's model untouched.
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
   t.teardown(() => sequelize.close());
-  const migrator = createMigrator(sequelize);
+  const migrator = createMigrator(sequelize, MIGRATIONS);
 
-  t.deepEqual(await migrateToLatest(sequelize), ALL_MIGRATIONS);
+  t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), ALL_MIGRATIONS);
   t.deepEqual(await tables(sequelize), ['outbox_events', 'revoked_tokens', 'schema_migrations', 'users']);
-  t.deepEqual(await migrateToLatest(sequelize), [], 'a second run has nothing to do');
+  t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });
   t.deepEqual(await tables(sequelize), ['schema_migrations']);
@@ -56,7 +57,7 @@ test('migrations → the unique index makes usernames unique without regard to c
   const { url } = await environment().createDatabase('uniqueness');
   const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
   t.teardown(() => sequelize.close());
-  await migrateToLatest(sequelize);
+  await migrateToLatest(sequelize, MIGRATIONS);
 
   const insert = (name: string) =>
     sequelize.query('INSERT INTO users (username, hashed_password) VALUES (:name, :hash)', {
@@ -64,24 +65,4 @@ test('migrations → the unique index makes usernames unique without regard to c
     });
   await insert('Alice');
   await t.throwsAsync(insert('aLICE'), { name: 'SequelizeUniqueConstraintError' });
-});
-
-test('migrations → concurrent starts (replicas) migrate once, without errors', async (t) => {
-  const { url } = await environment().createDatabase('replicas');
-  const instances = [0, 1, 2].map(() => new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 3 } }));
-  t.teardown(() => Promise.all(instances.map((instance) => instance.close())));
-
-  const applied = await Promise.all(instances.map((instance) => migrateToLatest(instance)));
-  t.deepEqual(applied.flat(), ALL_MIGRATIONS);
-});
-
-test('ensureDatabaseExists → creates a missing database, and is a no-op when it exists', async (t) => {
-  const name = environment().reserveDatabaseName('created');
-  const url = environment().databaseUrl(name);
-  await ensureDatabaseExists(url, logger);
-  await ensureDatabaseExists(url, logger);
-
-  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
-  t.teardown(() => sequelize.close());
-  await t.notThrowsAsync(sequelize.authenticate());
 });

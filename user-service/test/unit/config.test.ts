@@ -1,6 +1,8 @@
 import test from 'ava';
 
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError } from '@shop/shared-runtime';
+
+import { loadConfig } from '../../src/config';
 
 test('loadConfig → the contract defaults, with a generated secret outside production', (t) => {
   const config = loadConfig({});

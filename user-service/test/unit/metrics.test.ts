@@ -62,14 +62,14 @@ test('outbox backlog gauges → a failing or hanging query leaves the last value
 test('token-subject cache observer → hits, misses, shared reads, evictions by reason and the entries gauge', async (t) => {
   const subject = metrics();
   let entries = 3;
-  subject.trackSubjectCacheEntries(() => entries);
+  subject.subjectCache.trackEntries(() => entries);
 
-  subject.subjectCacheObserver.hit();
-  subject.subjectCacheObserver.hit();
-  subject.subjectCacheObserver.miss();
-  subject.subjectCacheObserver.shared();
-  subject.subjectCacheObserver.evicted('revocation', 1);
-  subject.subjectCacheObserver.evicted('flush', 4);
+  subject.subjectCache.observer.hit();
+  subject.subjectCache.observer.hit();
+  subject.subjectCache.observer.miss();
+  subject.subjectCache.observer.shared();
+  subject.subjectCache.observer.evicted('revocation', 1);
+  subject.subjectCache.observer.evicted('flush', 4);
   entries = 5;
 
   const text = await subject.registry.metrics();

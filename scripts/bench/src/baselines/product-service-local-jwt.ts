@@ -13,12 +13,16 @@ import type { AddressInfo } from 'node:net';
 
 import jwt from 'jsonwebtoken';
 
-import { composeProductService } from '@shop/product-service/dist/src/composition';
-import { loadConfig } from '@shop/product-service/dist/src/config';
-import { createSequelize } from '@shop/product-service/dist/src/db/database';
-import { UnauthorizedError } from '@shop/product-service/dist/src/errors';
-import { createLogger } from '@shop/product-service/dist/src/logger';
-import type { AuthenticatedUser, TokenValidator } from '@shop/product-service/dist/src/services/token-validator';
+import {
+  MODELS,
+  composeProductService,
+  createServiceLogger,
+  loadConfig,
+  type AuthenticatedUser,
+  type TokenValidator,
+} from '@shop/product-service';
+import { UnauthorizedError } from '@shop/shared-runtime';
+import { createSequelize } from '@shop/shared-runtime/db';
 
 import { announceReady, workerInput } from '../processes';
 
@@ -63,8 +67,8 @@ class LocalJwtValidator implements TokenValidator {
 async function main(): Promise<void> {
   const input = workerInput() as LocalJwtProductServiceInput;
   const config = loadConfig({ ...input.env, MIGRATE_ON_START: 'false' });
-  const logger = createLogger({ level: config.log.level, service: 'product-service-local-jwt', version: 'bench' });
-  const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, logger });
+  const logger = createServiceLogger({ level: config.log.level });
+  const sequelize = createSequelize({ url: config.db.url, poolMax: config.db.poolMax, models: MODELS, logger });
   const runtime = await composeProductService(config, logger, sequelize, {
     connectionName: `bench.product-service-local-jwt/${process.pid}`,
     authEventsQueue: `bench.product-service-local-jwt.auth-events.${process.pid}`,

@@ -6,9 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { createLogger } from '@shop/product-service/dist/src/logger';
-import { connectToBroker } from '@shop/product-service/dist/src/messaging/broker-connection';
-import { TokenValidationClient } from '@shop/product-service/dist/src/messaging/token-validation.client';
+import { TokenValidationClient } from '@shop/product-service';
+import { createLogger } from '@shop/shared-runtime';
+import { connectToBroker } from '@shop/shared-runtime/messaging';
 
 import { BareRpcClient } from '../baselines/bare-rpc-client';
 import { summariseRun, type RunMeasurement } from '../measurement';

@@ -1,8 +1,9 @@
 import test from 'ava';
 
-import { RecentEventIds } from '@shop/shared-runtime/messaging';
+// Not exported: the subscriber's own dedup window, tested here as the unit it is.
+import { RecentEventIds } from '../../src/messaging/recent-event-ids';
 
-test('add → true for a new id, false for one already remembered', (t) => {
+test('RecentEventIds.add → true for a new id, false for one already remembered', (t) => {
   const ids = new RecentEventIds(3);
 
   t.true(ids.add('a'));
@@ -11,7 +12,7 @@ test('add → true for a new id, false for one already remembered', (t) => {
   t.is(ids.size, 2);
 });
 
-test('beyond the capacity → the oldest id is forgotten, the newer ones kept', (t) => {
+test('RecentEventIds: beyond the capacity → the oldest id is forgotten, the newer ones kept', (t) => {
   const ids = new RecentEventIds(3);
   for (const id of ['a', 'b', 'c', 'd']) ids.add(id);
 
@@ -21,7 +22,7 @@ test('beyond the capacity → the oldest id is forgotten, the newer ones kept', 
   t.true(ids.add('a'), 'a, the oldest, was forgotten');
 });
 
-test('a capacity that is not a positive integer → RangeError', (t) => {
+test('RecentEventIds: a capacity that is not a positive integer → RangeError', (t) => {
   t.throws(() => new RecentEventIds(0), { instanceOf: RangeError });
   t.throws(() => new RecentEventIds(1.5), { instanceOf: RangeError });
 });

@@ -2,58 +2,24 @@ import test from 'ava';
 import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
-import { EVENT_TYPES } from '@shop/shared-contracts';
-import { TestEnvironment } from '@shop/test-harness';
-import { ServiceUnavailableError } from '@shop/shared-runtime';
-import { migrateToLatest, type NewEvent, OutboxRepository, transactionRunner } from '@shop/shared-runtime/db';
+import { ServiceUnavailableError } from '../../src';
+import { migrateToLatest, OutboxRepository, transactionRunner } from '../../src/db';
+import { FIXTURE_MIGRATIONS, useTestEnvironment } from '../helpers/environment';
+import { newEvent } from '../helpers/events';
 
-import type { ProductRecord } from '../../src/repositories/product.repository';
-import { productChangedEvent } from '../../src/services/product-events';
+const ctx = useTestEnvironment();
 
-let env: TestEnvironment | undefined;
-const connections: Sequelize[] = [];
-
-test.before(async () => {
-  env = await TestEnvironment.start();
-});
-
-test.after.always(async () => {
-  for (const sequelize of connections) await sequelize.close();
-  await env?.close();
-});
-
+/** A database of this test's own, with the outbox table. */
 async function migratedDatabase(label: string): Promise<Sequelize> {
-  if (!env) throw new Error('the test environment has not started');
-  const { url } = await env.createDatabase(label);
-  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 5 } });
-  connections.push(sequelize);
-  await migrateToLatest(sequelize);
+  const { sequelize } = await ctx.emptyDatabase(label);
+  await migrateToLatest(sequelize, FIXTURE_MIGRATIONS);
   return sequelize;
 }
 
-let products = 0;
-
-/** A valid event of this service, about a product of its own. */
-function sampleEvent(): NewEvent {
-  products += 1;
-  const at = new Date();
-  const product: ProductRecord = {
-    id: products,
-    name: `Lamp ${products}`,
-    description: null,
-    price: '19.90',
-    quantity: 3,
-    ownerId: 7,
-    createdAt: at,
-    updatedAt: at,
-  };
-  return productChangedEvent(EVENT_TYPES.productUpdated, product, 7, { requestId: `relay-test-${products}` });
-}
-
-test('add → stores the envelope with occurred_at stamped by the recording transaction’s clock', async (t) => {
+test('OutboxRepository.add → stores the envelope with occurred_at stamped by the recording transaction’s clock', async (t) => {
   const sequelize = await migratedDatabase('outboxadd');
   const outbox = new OutboxRepository({ sequelize });
-  const event = sampleEvent();
+  const event = newEvent();
 
   const now = await transactionRunner(sequelize)(async (transaction) => {
     await outbox.add(event, { transaction });
@@ -71,11 +37,11 @@ test('add → stores the envelope with occurred_at stamped by the recording tran
   t.is(stored?.attempts, 0);
 });
 
-test('claimBatch → two transactions claiming at once get disjoint rows, without waiting for each other', async (t) => {
+test('OutboxRepository.claimBatch → two transactions claiming at once get disjoint rows, without waiting for each other', async (t) => {
   const sequelize = await migratedDatabase('outboxclaim');
   const outbox = new OutboxRepository({ sequelize });
   const withTransaction = transactionRunner(sequelize);
-  const events = Array.from({ length: 8 }, () => sampleEvent());
+  const events = Array.from({ length: 8 }, () => newEvent());
   for (const event of events) await outbox.add(event);
 
   let releaseFirst: () => void = () => undefined;
@@ -100,12 +66,12 @@ test('claimBatch → two transactions claiming at once get disjoint rows, withou
   t.deepEqual([...firstClaimed, ...secondClaimed].sort(), events.map((event) => event.id).sort());
 });
 
-test('backlog → counts the waiting events (not published, not parked) and the oldest one’s age', async (t) => {
+test('OutboxRepository.backlog → counts the waiting events (not published, not parked) and the oldest one’s age', async (t) => {
   const sequelize = await migratedDatabase('outboxbacklog');
   const outbox = new OutboxRepository({ sequelize });
   const withTransaction = transactionRunner(sequelize);
   t.deepEqual(await outbox.backlog(), { events: 0, oldestAgeSeconds: 0 });
-  const [published, parked, waiting, alsoWaiting] = [sampleEvent(), sampleEvent(), sampleEvent(), sampleEvent()];
+  const [published, parked, waiting, alsoWaiting] = [newEvent(), newEvent(), newEvent(), newEvent()];
   for (const event of [published, parked, waiting, alsoWaiting]) await outbox.add(event);
   await withTransaction((transaction) => outbox.markPublished([published.id], transaction));
   await outbox.markFailed(parked.id, 'fails its schema');
@@ -119,11 +85,11 @@ test('backlog → counts the waiting events (not published, not parked) and the 
   t.true(backlog.oldestAgeSeconds >= 90 && backlog.oldestAgeSeconds < 100, String(backlog.oldestAgeSeconds));
 });
 
-test('purgePublished → deletes events published before the cutoff; waiting, parked and recent ones stay', async (t) => {
+test('OutboxRepository.purgePublished → deletes events published before the cutoff; waiting, parked and recent ones stay', async (t) => {
   const sequelize = await migratedDatabase('outboxpurge');
   const outbox = new OutboxRepository({ sequelize });
   const withTransaction = transactionRunner(sequelize);
-  const [old, recent, parked, waiting] = [sampleEvent(), sampleEvent(), sampleEvent(), sampleEvent()];
+  const [old, recent, parked, waiting] = [newEvent(), newEvent(), newEvent(), newEvent()];
   for (const event of [old, recent, parked, waiting]) await outbox.add(event);
   await withTransaction((transaction) => outbox.markPublished([old.id, recent.id], transaction));
   await outbox.markFailed(parked.id, 'fails its schema');
@@ -138,13 +104,13 @@ test('purgePublished → deletes events published before the cutoff; waiting, pa
   t.deepEqual(left.map((row) => row.id).sort(), [recent.id, parked.id, waiting.id].sort());
 });
 
-test('a database that cannot be reached → ServiceUnavailableError (503), never a driver error', async (t) => {
+test('OutboxRepository: a database that cannot be reached → ServiceUnavailableError (503), never a driver error', async (t) => {
   const sequelize = new Sequelize('postgres://postgres@127.0.0.1:1/nowhere', {
     dialect: 'postgres',
     logging: false,
     pool: { acquire: 2000 },
   });
-  connections.push(sequelize);
+  ctx.closeLater(() => sequelize.close());
   const outbox = new OutboxRepository({ sequelize });
 
   await t.throwsAsync(outbox.backlog(), { instanceOf: ServiceUnavailableError });

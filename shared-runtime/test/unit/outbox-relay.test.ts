@@ -2,15 +2,15 @@ import test from 'ava';
 import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
-import { EVENT_TYPES, REQUEST_ID_HEADER, type DomainEvent } from '@shop/shared-contracts';
-import { createLogger } from '@shop/shared-runtime';
-import type { ClaimedEvent, NewEvent, OutboxRepository, Transaction, TransactionRunner } from '@shop/shared-runtime/db';
-import { checkEvent, OutboxRelay } from '@shop/shared-runtime/messaging';
+import { REQUEST_ID_HEADER, type DomainEvent } from '@shop/shared-contracts';
 
-import type { ProductRecord } from '../../src/repositories/product.repository';
-import { productChangedEvent } from '../../src/services/product-events';
+import { createLogger } from '../../src';
+import type { ClaimedEvent, NewEvent, OutboxRepository, Transaction, TransactionRunner } from '../../src/db';
+import { OutboxRelay } from '../../src/messaging';
+import { checkEvent } from '../../src/messaging/outbox-relay';
+import { newEvent, newProductUpdatedEvent, newTokenRevokedEvent } from '../helpers/events';
 
-const logger = createLogger({ level: 'silent', service: 'product-service', version: 'test' });
+const logger = createLogger({ level: 'silent', service: 'test-service', version: 'test' });
 
 /** A confirm channel that records what is published and confirms as the test says. */
 class FakeChannel extends EventEmitter {
@@ -95,33 +95,19 @@ const withFakeTransaction: TransactionRunner = async (work) => {
   return result;
 };
 
-function relayWith(outbox: FakeOutbox, options: { confirmTimeoutMs?: number; batchSize?: number } = {}): OutboxRelay {
+function relayWith(
+  outbox: FakeOutbox,
+  options: { confirmTimeoutMs?: number; batchSize?: number; appId?: string } = {},
+): OutboxRelay {
   return new OutboxRelay({
-    exchange: 'product.events.unit',
+    exchange: 'events.unit',
+    appId: 'test-service',
     outbox: outbox as unknown as OutboxRepository,
     withTransaction: withFakeTransaction,
     logger,
     pollIntervalMs: 60_000,
     ...options,
   });
-}
-
-let products = 0;
-
-function sampleEvent(requestId: string | null = 'req-1'): NewEvent {
-  products += 1;
-  const at = new Date(1_800_000_000_000);
-  const product: ProductRecord = {
-    id: products,
-    name: `Lamp ${products}`,
-    description: null,
-    price: '19.90',
-    quantity: 3,
-    ownerId: 7,
-    createdAt: at,
-    updatedAt: at,
-  };
-  return productChangedEvent(EVENT_TYPES.productUpdated, product, 7, { requestId });
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -140,37 +126,53 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-test('setup → declares the exchange, then publishes what waited, as persistent messages with the event’s id, type and request id', async (t) => {
+test('OutboxRelay.setup → declares the exchange, then publishes what waited, as persistent messages with the event’s id, type, request id and the service’s appId', async (t) => {
   const outbox = new FakeOutbox();
-  const withRequest = sampleEvent('req-42');
-  const withoutRequest = sampleEvent(null);
+  // One event of each service's exchange: the relay publishes whatever was recorded the same way.
+  const withRequest = newTokenRevokedEvent({ requestId: 'req-42' });
+  const withoutRequest = newProductUpdatedEvent({ requestId: null });
   outbox.add(withRequest);
   outbox.add(withoutRequest);
   const channel = new FakeChannel();
-  const relay = relayWith(outbox);
+  const relay = relayWith(outbox, { appId: 'user-service' });
 
   await relay.setup(fakeConnection(channel));
 
   await until(() => outbox.published.size === 2);
   const [first, second] = channel.published;
-  t.like(first, { exchange: 'product.events.unit', routingKey: withRequest.type });
+  t.like(first, { exchange: 'events.unit', routingKey: withRequest.type });
   t.like(first?.options, {
     persistent: true,
     messageId: withRequest.id,
     type: withRequest.type,
-    appId: 'product-service',
+    appId: 'user-service',
     contentType: 'application/json',
   });
   t.deepEqual(first?.options.headers, { [REQUEST_ID_HEADER]: 'req-42' });
   t.is(first?.options.timestamp, Math.floor(Date.parse((first!.body as DomainEvent).occurred_at) / 1000));
+  t.like(second, { exchange: 'events.unit', routingKey: withoutRequest.type });
+  t.like(second?.options, { messageId: withoutRequest.id, type: withoutRequest.type, appId: 'user-service' });
   t.is(second?.options.headers, undefined, 'no request id header when no request caused the event');
   t.like(relay.stats, { published: 2, failedAttempts: 0, parked: 0 });
   await relay.stop();
 });
 
-test('notify during a drain → exactly one more pass, however many notifies came', async (t) => {
+test('OutboxRelay → the appId of every message is the one the relay was given', async (t) => {
   const outbox = new FakeOutbox();
-  outbox.add(sampleEvent());
+  outbox.add(newProductUpdatedEvent());
+  const channel = new FakeChannel();
+  const relay = relayWith(outbox, { appId: 'product-service' });
+
+  await relay.setup(fakeConnection(channel));
+
+  await until(() => outbox.published.size === 1);
+  t.is(channel.published[0]?.options.appId, 'product-service');
+  await relay.stop();
+});
+
+test('OutboxRelay.notify during a drain → exactly one more pass, however many notifies came', async (t) => {
+  const outbox = new FakeOutbox();
+  outbox.add(newEvent());
   const channel = new FakeChannel();
   const held = deferred();
   channel.confirm = () => held.promise;
@@ -188,9 +190,9 @@ test('notify during a drain → exactly one more pass, however many notifies cam
   await relay.stop();
 });
 
-test('a nack → the batch rolls back (nothing marked), the attempt is recorded, and the next drain publishes it', async (t) => {
+test('OutboxRelay: a nack → the batch rolls back (nothing marked), the attempt is recorded, and the next drain publishes it', async (t) => {
   const outbox = new FakeOutbox();
-  const event = sampleEvent();
+  const event = newEvent();
   outbox.add(event);
   const channel = new FakeChannel();
   channel.confirm = () => Promise.reject(new Error('message nacked'));
@@ -211,9 +213,9 @@ test('a nack → the batch rolls back (nothing marked), the attempt is recorded,
   await relay.stop();
 });
 
-test('no confirm within the timeout → the attempt fails and the channel is closed, so late confirms cannot count', async (t) => {
+test('OutboxRelay: no confirm within the timeout → the attempt fails and the channel is closed, so late confirms cannot count', async (t) => {
   const outbox = new FakeOutbox();
-  outbox.add(sampleEvent());
+  outbox.add(newEvent());
   const channel = new FakeChannel();
   channel.confirm = () => new Promise<void>(() => undefined);
   const relay = relayWith(outbox, { confirmTimeoutMs: 50 });
@@ -228,26 +230,30 @@ test('no confirm within the timeout → the attempt fails and the channel is clo
   await relay.stop();
 });
 
-test('an event that fails its schema is parked in the batch’s transaction; the rest of the batch goes out', async (t) => {
+test('OutboxRelay: an event that fails its schema → parked in the batch’s transaction; the rest of the batch goes out', async (t) => {
   const outbox = new FakeOutbox();
-  const good = sampleEvent();
+  const good = newEvent();
   outbox.add(good);
-  outbox.rows.unshift({ id: 'a1b2c3d4-0000-4000-8000-000000000000', type: 'product.updated', payload: { id: 'x' } });
+  // A known type of each exchange whose payload is not an event of it.
+  const badAuth = 'a1b2c3d4-0000-4000-8000-000000000000';
+  const badProduct = 'a1b2c3d4-0000-4000-8000-000000000001';
+  outbox.rows.unshift({ id: badAuth, type: 'auth.token_revoked', payload: { id: 'x' } });
+  outbox.rows.unshift({ id: badProduct, type: 'product.updated', payload: { id: 'x' } });
   const channel = new FakeChannel();
   const relay = relayWith(outbox);
 
   await relay.setup(fakeConnection(channel));
 
   await until(() => outbox.published.has(good.id));
-  t.deepEqual([...outbox.parked.keys()], ['a1b2c3d4-0000-4000-8000-000000000000']);
+  t.deepEqual([...outbox.parked.keys()].sort(), [badAuth, badProduct]);
   t.is(channel.published.length, 1);
-  t.like(relay.stats, { published: 1, parked: 1 });
+  t.like(relay.stats, { published: 1, parked: 2 });
   await relay.stop();
 });
 
-test('without a channel nothing is claimed: events wait for the broker', async (t) => {
+test('OutboxRelay: without a channel → nothing is claimed; events wait for the broker', async (t) => {
   const outbox = new FakeOutbox();
-  outbox.add(sampleEvent());
+  outbox.add(newEvent());
   const relay = relayWith(outbox);
 
   relay.start();
@@ -258,9 +264,9 @@ test('without a channel nothing is claimed: events wait for the broker', async (
   await relay.stop();
 });
 
-test('stop → waits for the batch in flight, publishes once more what was recorded meanwhile, closes the channel; later notifies do nothing', async (t) => {
+test('OutboxRelay.stop → waits for the batch in flight, publishes once more what was recorded meanwhile, closes the channel; later notifies do nothing', async (t) => {
   const outbox = new FakeOutbox();
-  const inFlight = sampleEvent();
+  const inFlight = newEvent();
   outbox.add(inFlight);
   const channel = new FakeChannel();
   const held = deferred();
@@ -268,7 +274,7 @@ test('stop → waits for the batch in flight, publishes once more what was recor
   const relay = relayWith(outbox);
   await relay.setup(fakeConnection(channel));
   await until(() => channel.published.length === 1);
-  const recordedMeanwhile = sampleEvent();
+  const recordedMeanwhile = newEvent();
   outbox.add(recordedMeanwhile);
 
   const stopped = relay.stop();
@@ -279,20 +285,27 @@ test('stop → waits for the batch in flight, publishes once more what was recor
   t.true(outbox.published.has(recordedMeanwhile.id), 'the last pass took it');
   t.true(channel.closed);
   const claims = outbox.claims;
-  outbox.add(sampleEvent());
+  outbox.add(newEvent());
   relay.notify();
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.is(outbox.claims, claims);
 });
 
-test('checkEvent → refuses an unknown type, a payload failing its schema, and a payload whose id is not the row’s', (t) => {
-  const event = { ...sampleEvent(), occurred_at: '2026-01-01T00:00:00.000Z' };
-  t.deepEqual(checkEvent({ id: event.id, type: event.type, payload: event }), { ok: true, event });
-  t.like(checkEvent({ id: event.id, type: 'product.unknown', payload: event }), { ok: false });
-  t.like(checkEvent({ id: event.id, type: 'constructor', payload: event }), { ok: false });
-  t.like(checkEvent({ id: event.id, type: event.type, payload: { ...event, data: {} } }), { ok: false });
-  const otherId = 'a1b2c3d4-0000-4000-8000-000000000000';
-  const mismatch = checkEvent({ id: otherId, type: event.type, payload: event });
-  t.like(mismatch, { ok: false });
-  t.regex(mismatch.ok ? '' : mismatch.reason, /not the row id/);
+test('checkEvent → accepts an event of either exchange; refuses an unknown type, a payload failing its schema, and a payload whose id is not the row’s', (t) => {
+  const occurredAt = '2026-01-01T00:00:00.000Z';
+  for (const event of [
+    { ...newTokenRevokedEvent({ requestId: 'req-1' }), occurred_at: occurredAt },
+    { ...newProductUpdatedEvent({ requestId: 'req-1' }), occurred_at: occurredAt },
+  ]) {
+    t.deepEqual(checkEvent({ id: event.id, type: event.type, payload: event }), { ok: true, event });
+    t.like(checkEvent({ id: event.id, type: 'auth.unknown', payload: event }), { ok: false });
+    t.like(checkEvent({ id: event.id, type: 'product.unknown', payload: event }), { ok: false });
+    // An inherited property name is no event type either.
+    t.like(checkEvent({ id: event.id, type: 'constructor', payload: event }), { ok: false });
+    t.like(checkEvent({ id: event.id, type: event.type, payload: { ...event, data: {} } }), { ok: false });
+    const otherId = 'a1b2c3d4-0000-4000-8000-000000000000';
+    const mismatch = checkEvent({ id: otherId, type: event.type, payload: event });
+    t.like(mismatch, { ok: false });
+    t.regex(mismatch.ok ? '' : mismatch.reason, /not the row id/);
+  }
 });

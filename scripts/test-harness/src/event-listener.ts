@@ -10,9 +10,9 @@ export interface ReceivedEvent {
 }
 
 /**
- * A consumer of the events a service publishes, as a real one would be: its own queue bound to
- * the service's topic exchange (declared here too, durable topic, so binding never races the
- * service's first connect). It keeps every message; tests pick theirs by content.
+ * A consumer of the events a service's outbox relay publishes, as a real one would be: its own
+ * queue bound to the topic exchange (declared here too, durable topic, so binding never races
+ * the relay's first connect). It keeps every message; tests pick theirs by content.
  */
 export class EventListener {
   private readonly received: ReceivedEvent[] = [];

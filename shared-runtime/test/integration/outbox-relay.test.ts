@@ -1,36 +1,27 @@
 import test, { type ExecutionContext } from 'ava';
 import type { RecoveringChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
-import { Writable } from 'node:stream';
 import { QueryTypes } from 'sequelize';
-import { Sequelize } from 'sequelize-typescript';
+import type { Sequelize } from 'sequelize-typescript';
 
-import { EVENT_TYPES, type ProductEvent, type ProductSnapshot } from '@shop/shared-contracts';
-import { TestEnvironment } from '@shop/test-harness';
-import { createLogger } from '@shop/shared-runtime';
-import { migrateToLatest, type NewEvent, OutboxRepository, type PlainTransactionRunner, plainTransactionRunner } from '@shop/shared-runtime/db';
-import { connectToBroker, OutboxRelay, type OutboxRelayDeps } from '@shop/shared-runtime/messaging';
+import type { ProductSnapshot } from '@shop/shared-contracts';
 
-import type { ProductRecord } from '../../src/repositories/product.repository';
-import { productChangedEvent } from '../../src/services/product-events';
-import { EventListener } from '../helpers/event-listener';
+import { EventListener } from '@shop/test-harness';
 
-let env: TestEnvironment | undefined;
-const closers: (() => Promise<unknown>)[] = [];
+import { createLogger } from '../../src';
+import {
+  migrateToLatest,
+  OutboxRepository,
+  plainTransactionRunner,
+  type NewEvent,
+  type PlainTransactionRunner,
+} from '../../src/db';
+import { connectToBroker, OutboxRelay, type OutboxRelayDeps } from '../../src/messaging';
+import { FIXTURE_MIGRATIONS, useTestEnvironment } from '../helpers/environment';
+import { newEvent, newProductUpdatedEvent, newTokenRevokedEvent } from '../helpers/events';
+import { lineCollector } from '../helpers/http';
 
-test.before(async () => {
-  env = await TestEnvironment.start();
-});
-
-test.after.always(async () => {
-  for (const close of closers.reverse()) await close().catch(() => undefined);
-  await env?.close();
-});
-
-function environment(): TestEnvironment {
-  if (!env) throw new Error('the test environment has not started');
-  return env;
-}
+const ctx = useTestEnvironment();
 
 /** One test's own migrated database (no models: the relay and the outbox use plain SQL). */
 interface OutboxDatabase {
@@ -40,10 +31,8 @@ interface OutboxDatabase {
 }
 
 async function outboxDatabase(label: string): Promise<OutboxDatabase> {
-  const { url } = await environment().createDatabase(label);
-  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false, pool: { max: 10 } });
-  closers.push(() => sequelize.close());
-  await migrateToLatest(sequelize);
+  const { sequelize } = await ctx.emptyDatabase(label, { poolMax: 10 });
+  await migrateToLatest(sequelize, FIXTURE_MIGRATIONS);
   return { sequelize, outbox: new OutboxRepository({ sequelize }), withTransaction: plainTransactionRunner(sequelize) };
 }
 
@@ -55,28 +44,29 @@ async function startRelay(
   exchange: string,
   options: Partial<OutboxRelayDeps> & { logLines?: string[] } = {},
 ): Promise<{ relay: OutboxRelay; broker: RecoveringChannelModel }> {
-  const lines = options.logLines;
+  const { logLines, ...deps } = options;
   const logger = createLogger({
-    level: lines ? 'info' : 'silent',
-    service: 'product-service',
+    level: logLines ? 'info' : 'silent',
+    service: 'test-service',
     version: 'test',
-    ...(lines ? { destination: lineCollector(lines) } : {}),
+    ...(logLines ? { destination: lineCollector(logLines) } : {}),
   });
   const relay = new OutboxRelay({
     exchange,
+    appId: 'test-service',
     outbox: db.outbox,
     withTransaction: db.withTransaction,
     logger,
-    ...options,
+    ...deps,
   });
   relays += 1;
   const broker = await connectToBroker({
-    url: environment().amqpUrl,
-    connectionName: `product-service.test.${environment().runId}.relay${relays}`,
+    url: ctx.env.amqpUrl,
+    connectionName: `shared-runtime.test.${ctx.env.runId}.relay${relays}`,
     setup: relay.setup,
     logger,
   });
-  closers.push(async () => {
+  ctx.closeLater(async () => {
     await relay.stop(1000);
     await broker.close();
   });
@@ -84,39 +74,11 @@ async function startRelay(
   return { relay, broker };
 }
 
-function lineCollector(lines: string[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-}
-
 async function listenTo(exchange: string, label: string): Promise<EventListener> {
-  const queue = environment().queueName(`relay.listener.${label}`);
-  const listener = await EventListener.bind(environment().amqpUrl, exchange, queue);
-  closers.push(() => listener.close());
+  const queue = ctx.env.queueName(`relay.listener.${label}`);
+  const listener = await EventListener.bind(ctx.env.amqpUrl, exchange, queue);
+  ctx.closeLater(() => listener.close());
   return listener;
-}
-
-let products = 0;
-
-/** A valid event of this service, about a product of its own. */
-function sampleEvent(): NewEvent<ProductEvent> {
-  products += 1;
-  const at = new Date();
-  const product: ProductRecord = {
-    id: products,
-    name: `Lamp ${products}`,
-    description: null,
-    price: '19.90',
-    quantity: 3,
-    ownerId: 7,
-    createdAt: at,
-    updatedAt: at,
-  };
-  return productChangedEvent(EVENT_TYPES.productUpdated, product, 7, { requestId: `relay-test-${products}` });
 }
 
 async function rowsOf(db: OutboxDatabase) {
@@ -142,13 +104,13 @@ async function eventually(t: ExecutionContext, condition: () => Promise<boolean>
   }
 }
 
-test('two relays on one database, 200 waiting events → every event published exactly once (SKIP LOCKED)', async (t) => {
+test('OutboxRelay: two relays on one database, 200 waiting events → every event published exactly once (SKIP LOCKED)', async (t) => {
   const db = await outboxDatabase('tworelays');
-  const exchange = environment().exchangeName('product.events.tworelays');
+  const exchange = ctx.env.exchangeName('events.tworelays');
   const listener = await listenTo(exchange, 'tworelays');
   const first = await startRelay(db, exchange, { batchSize: 10 });
   const second = await startRelay(db, exchange, { batchSize: 10 });
-  const events = Array.from({ length: 200 }, () => sampleEvent());
+  const events = Array.from({ length: 200 }, (_, index) => newEvent(`relay-test-${index}`));
   await db.withTransaction(async (transaction) => {
     for (const event of events) await db.outbox.add(event, { transaction });
   });
@@ -167,20 +129,29 @@ test('two relays on one database, 200 waiting events → every event published e
   t.true((await rowsOf(db)).every((row) => row.published_at !== null && row.attempts === 1));
 });
 
-test('an event that fails its schema is parked (failed_at, the reason), logged, and does not hold up the events after it', async (t) => {
+test('OutboxRelay: an event that fails its schema → parked (failed_at, the reason), logged, and does not hold up the events after it', async (t) => {
   const db = await outboxDatabase('parking');
-  const exchange = environment().exchangeName('product.events.parking');
+  const exchange = ctx.env.exchangeName('events.parking');
   const listener = await listenTo(exchange, 'parking');
-  const before = sampleEvent();
-  const broken = sampleEvent();
-  const unknownType = { ...sampleEvent(), type: 'product.something_else' };
-  const after = sampleEvent();
+  const before = newEvent();
+  // One broken event of each service: a revoked token without its jti, a product without its name.
+  const brokenToken = newTokenRevokedEvent();
+  const brokenProduct = newProductUpdatedEvent();
+  const unknownAuthType = { ...newTokenRevokedEvent(), type: 'auth.something_else' };
+  const unknownProductType = { ...newProductUpdatedEvent(), type: 'product.something_else' };
+  const after = newEvent();
   // One transaction each, so they occur in this order.
   await db.outbox.add(before);
-  const productWithoutName: Partial<ProductSnapshot> = { ...broken.data.product };
+  const { user_id, exp } = brokenToken.data;
+  await db.outbox.add({ ...brokenToken, data: { user_id, exp } } as unknown as NewEvent);
+  const productWithoutName: Partial<ProductSnapshot> = { ...brokenProduct.data.product };
   delete productWithoutName.name;
-  await db.outbox.add({ ...broken, data: { ...broken.data, product: productWithoutName } } as unknown as NewEvent);
-  await db.outbox.add(unknownType as unknown as NewEvent);
+  await db.outbox.add({
+    ...brokenProduct,
+    data: { ...brokenProduct.data, product: productWithoutName },
+  } as unknown as NewEvent);
+  await db.outbox.add(unknownAuthType as unknown as NewEvent);
+  await db.outbox.add(unknownProductType as unknown as NewEvent);
   await db.outbox.add(after);
   const logLines: string[] = [];
 
@@ -192,29 +163,35 @@ test('an event that fails its schema is parked (failed_at, the reason), logged, 
     received.map((event) => event.properties.messageId as string),
     [before.id, after.id],
   );
-  await eventually(t, async () => relay.stats.parked === 2, 'both bad rows to be parked');
+  await eventually(t, async () => relay.stats.parked === 4, 'the four bad rows to be parked');
   const rows = await rowsOf(db);
   const parked = rows.filter((row) => row.failed_at !== null);
-  t.deepEqual(parked.map((row) => row.id).sort(), [broken.id, unknownType.id].sort());
+  t.deepEqual(
+    parked.map((row) => row.id).sort(),
+    [brokenToken.id, brokenProduct.id, unknownAuthType.id, unknownProductType.id].sort(),
+  );
   t.true(parked.every((row) => row.published_at === null && row.attempts === 1));
-  t.regex(parked.find((row) => row.id === broken.id)?.last_error ?? '', /data\.product\.name.*required/);
-  t.regex(parked.find((row) => row.id === unknownType.id)?.last_error ?? '', /unknown event type/);
+  t.regex(parked.find((row) => row.id === brokenToken.id)?.last_error ?? '', /data\.jti.*required/);
+  t.regex(parked.find((row) => row.id === brokenProduct.id)?.last_error ?? '', /data\.product\.name.*required/);
+  t.regex(parked.find((row) => row.id === unknownAuthType.id)?.last_error ?? '', /unknown event type/);
+  t.regex(parked.find((row) => row.id === unknownProductType.id)?.last_error ?? '', /unknown event type/);
   const logged = logLines.map((line) => JSON.parse(line) as { level: number; event_id?: string; msg: string });
-  t.true(logged.some((line) => line.level === 50 && line.event_id === broken.id && /parked/.test(line.msg)));
+  t.true(logged.some((line) => line.level === 50 && line.event_id === brokenToken.id && /parked/.test(line.msg)));
+  t.true(logged.some((line) => line.level === 50 && line.event_id === brokenProduct.id && /parked/.test(line.msg)));
 
   relay.notify();
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.is(listener.events().length, 2, 'parked events are never tried again');
 });
 
-test('the exchange deleted under a live connection → the batch rolls back and counts as a failed attempt; the relay reopens its channel and publishes', async (t) => {
+test('OutboxRelay: the exchange deleted under a live connection → the batch rolls back and counts as a failed attempt; the relay reopens its channel and publishes', async (t) => {
   const db = await outboxDatabase('reopen');
-  const exchange = environment().exchangeName('product.events.reopen');
+  const exchange = ctx.env.exchangeName('events.reopen');
   const { relay } = await startRelay(db, exchange, { pollIntervalMs: 200 });
-  const admin = await connect(environment().amqpUrl);
-  closers.push(() => admin.close());
+  const admin = await connect(ctx.env.amqpUrl);
+  ctx.closeLater(() => admin.close());
   await (await admin.createChannel()).deleteExchange(exchange);
-  const event = sampleEvent();
+  const event = newEvent();
 
   await db.outbox.add(event);
   relay.notify();
@@ -231,4 +208,18 @@ test('the exchange deleted under a live connection → the batch rolls back and 
   t.true((published?.attempts ?? 0) >= 2);
   t.truthy(published?.last_error, 'the failure stays on record');
   await t.notThrowsAsync((await admin.createChannel()).checkExchange(exchange), 'the relay declared it again');
+});
+
+test('OutboxRelay → every message carries the appId it was given', async (t) => {
+  const db = await outboxDatabase('appid');
+  const exchange = ctx.env.exchangeName('events.appid');
+  const listener = await listenTo(exchange, 'appid');
+  const { relay } = await startRelay(db, exchange, { appId: 'product-service' });
+  const event = newEvent();
+
+  await db.outbox.add(event);
+  relay.notify();
+
+  const [received] = await listener.waitFor(1, (message) => message.properties.messageId === event.id);
+  t.is(received?.properties.appId, 'product-service');
 });

@@ -1,0 +1,84 @@
+import { PROBLEM_CONTENT_TYPE } from '@shop/shared-contracts';
+
+/**
+ * Building blocks of a service's OpenAPI document for what every service answers the same way:
+ * the headers every response carries, problem+json errors, and the operations routes that
+ * createHttpApp mounts (health, metrics, the document and its Swagger UI).
+ */
+
+/** `X-Request-Id`, on every response: reference it in a response's `headers`. */
+export const REQUEST_ID_RESPONSE_HEADER = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } } as const;
+
+/** `Retry-After`, on 429 and 503 responses. */
+export const RETRY_AFTER_RESPONSE_HEADER = {
+  'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' },
+} as const;
+
+/** The `components.headers` entry {@link REQUEST_ID_RESPONSE_HEADER} refers to. */
+export const REQUEST_ID_HEADER_COMPONENT = {
+  RequestId: {
+    description: 'The request id: the client’s `X-Request-Id` when it is a short safe string, else generated.',
+    schema: { type: 'string' },
+  },
+} as const;
+
+/** An error response: problem+json with the request id and any `extraHeaders`. */
+export function problemResponse(description: string, extraHeaders: Record<string, object> = {}) {
+  return {
+    description,
+    headers: { ...REQUEST_ID_RESPONSE_HEADER, ...extraHeaders },
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+/** A JSON response; `schema` is a schema object, or the name of one in `components.schemas`. */
+export function jsonResponse(description: string, schema: string | object, headers: Record<string, object> = {}) {
+  return {
+    description,
+    headers: { ...REQUEST_ID_RESPONSE_HEADER, ...headers },
+    content: { 'application/json': { schema: typeof schema === 'string' ? schemaRef(schema) : schema } },
+  };
+}
+
+/** A required JSON request body of the schema named `schema` in `components.schemas`. */
+export function jsonRequestBody(schema: string) {
+  return { required: true, content: { 'application/json': { schema: schemaRef(schema) } } };
+}
+
+/** A reference to the schema named `name` in `components.schemas`. */
+export function schemaRef(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/**
+ * The paths of the operations routes every service mounts: `/health` (readiness, described by
+ * `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json` and `/docs`. Tagged
+ * `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
+ */
+export function operationsPaths(readinessSummary: string) {
+  const operation = (operationId: string, summary: string, responses: object) => ({
+    get: { tags: ['operations'], summary, operationId, responses },
+  });
+  return {
+    '/health': operation('health', readinessSummary, {
+      '200': jsonResponse('Ready.', 'Health'),
+      '503': jsonResponse(
+        'A dependency is down, or the service is shutting down.',
+        'Health',
+        RETRY_AFTER_RESPONSE_HEADER,
+      ),
+    }),
+    '/health/live': operation('liveness', 'Liveness: 200 while the process runs', {
+      '200': jsonResponse('Alive.', 'Liveness'),
+    }),
+    '/metrics': operation('metrics', 'Prometheus metrics (text exposition format)', {
+      '200': { description: 'The metrics.', content: { 'text/plain': {} } },
+    }),
+    '/openapi.json': operation('openapi', 'This document', {
+      '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } },
+    }),
+    '/docs': operation('docs', 'Swagger UI over this document', {
+      '200': { description: 'An HTML page.', content: { 'text/html': {} } },
+    }),
+  };
+}

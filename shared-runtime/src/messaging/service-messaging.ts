@@ -1,0 +1,116 @@
+import type { RecoveringChannelModel } from 'amqplib';
+import type { Sequelize } from 'sequelize-typescript';
+
+import type { OutboxRepository } from '../db/outbox.repository';
+import type { Logger } from '../logger';
+import type { ServiceMetrics } from '../metrics';
+import { AuthEventsSubscriber, type AuthEventsCache } from './auth-events.subscriber';
+import { connectToBroker, connectionName, instanceQueueName, setupAll, type BrokerSetup } from './broker-connection';
+import { createEventOutbox } from './event-outbox';
+import type { OutboxRelay } from './outbox-relay';
+
+/** What a composition root may set on a service's messaging; production passes nothing. */
+export interface MessagingOptions {
+  /** The broker connection's name in the management UI. Default `<service>@<host>/<pid>`. */
+  connectionName?: string;
+  /** This instance's auth-events queue. Default `<service>.auth-events.<host>.<pid>`. */
+  authEventsQueue?: string;
+  /** Process metrics (CPU, memory, event loop) on /metrics. Default true; tests building several instances pass false. */
+  collectProcessMetrics?: boolean;
+}
+
+/** The messaging every service runs, as its composition root hands it to main.ts and the tests. */
+export interface MessagingRuntime {
+  /** Evicts from the service's token-check cache on auth events. */
+  authEvents: AuthEventsSubscriber;
+  /** Publishes the outbox to the service's events exchange; services notify it after a commit. */
+  relay: OutboxRelay;
+  /** Where services record events, in the transaction of their change. */
+  outbox: OutboxRepository;
+  /** The recovering connection (it may still be connecting). */
+  broker: RecoveringChannelModel;
+  /** The connection's name, as the management UI shows it. */
+  connectionName: string;
+}
+
+/** A service's messaging, built before its services (which record events) and connected after them. */
+export interface ServiceMessaging {
+  readonly outbox: OutboxRepository;
+  readonly relay: OutboxRelay;
+  readonly authEvents: AuthEventsSubscriber;
+  /**
+   * Opens the service's one broker connection. After every (re)connect the auth-events
+   * subscriber's setup runs first (its flush then precedes anything the other components take),
+   * then `setups` in their order (the RPC responder or client), then the relay's. Starts the
+   * relay and the outbox purge. Resolves at once: the connection comes up in the background.
+   */
+  connect(url: string, setups: readonly BrokerSetup[]): Promise<MessagingRuntime>;
+  /**
+   * Stops consuming auth events, stops the relay after one last pass (so the events of the last
+   * requests go out now), then closes the connection. Stop the service's own components on the
+   * connection (the RPC responder or client) first.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the messaging every service runs: the transactional outbox on `sequelize` and its relay
+ * to `eventsExchange`; a subscriber to user-service's `authEventsExchange` on a queue of this
+ * instance's own, evicting from `cache`; their metrics; then, on {@link ServiceMessaging.connect},
+ * the broker connection, named for the management UI, with reconnects counted.
+ */
+export function createServiceMessaging(options: {
+  service: string;
+  sequelize: Sequelize;
+  /** Topic exchange the service's own events go to. */
+  eventsExchange: string;
+  /** Topic exchange user-service publishes auth events on. */
+  authEventsExchange: string;
+  /** The service's cache of token checks, which the auth events keep honest. */
+  cache: AuthEventsCache;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  options?: MessagingOptions;
+}): ServiceMessaging {
+  const { service, logger, metrics } = options;
+  const events = createEventOutbox({
+    sequelize: options.sequelize,
+    exchange: options.eventsExchange,
+    appId: service,
+    logger,
+    metrics,
+  });
+  // Every instance must see every auth event, so each consumes from a queue of its own.
+  const authEvents = new AuthEventsSubscriber({
+    exchange: options.authEventsExchange,
+    queue: options.options?.authEventsQueue ?? instanceQueueName(service, 'auth-events'),
+    cache: options.cache,
+    logger,
+    observer: metrics.authEventsObserver,
+  });
+  let broker: RecoveringChannelModel | undefined;
+  return {
+    outbox: events.outbox,
+    relay: events.relay,
+    authEvents,
+    async connect(url, setups) {
+      const name = options.options?.connectionName ?? connectionName(service);
+      broker = await connectToBroker({
+        url,
+        connectionName: name,
+        setup: setupAll([authEvents.setup, ...setups, events.relay.setup]),
+        logger,
+        onReconnect: () => {
+          metrics.brokerReconnects.inc();
+        },
+      });
+      events.start();
+      return { authEvents, relay: events.relay, outbox: events.outbox, broker, connectionName: name };
+    },
+    async close() {
+      await authEvents.close();
+      await events.stop();
+      await broker?.close().catch(() => undefined);
+    },
+  };
+}
