@@ -34,8 +34,8 @@ export interface ProductServiceRuntime extends MessagingRuntime {
   /** /health answers 503 from now on: shutdown has begun. */
   stopAcceptingTraffic(): void;
   /**
-   * Closes everything but the database, after the HTTP server has drained: the auth events
-   * consumer, the RPC client (failing what still waits), the relay (after one last pass, so the
+   * Closes everything but the database, after the HTTP server has drained: the RPC client
+   * (failing what still waits), the auth events consumer, the relay (after one last pass, so the
    * events of the last writes go out now), then the broker connection.
    */
   close(): Promise<void>;

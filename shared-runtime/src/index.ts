@@ -28,7 +28,6 @@ export type { EventNotifier } from './event-notifier';
 export { probe, type DependencyStatus, type HealthCheck } from './health';
 export { REDACTED_PATHS, createLogger, type Logger, type LoggerOptions } from './logger';
 export {
-  LATENCY_BUCKETS,
   ServiceMetrics,
   type AuthEventsObserver,
   type CacheMetrics,
@@ -38,7 +37,6 @@ export {
   type OutboxObserver,
   type ServiceMetricsOptions,
 } from './metrics';
-export { SHUTDOWN_DEADLINE_MS, installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
-export { redactUrl } from './redact-url';
+export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
-export { currentTraceContext, runWithTraceContext, traceLogFields, type TraceContext } from './trace-context';
+export { currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';

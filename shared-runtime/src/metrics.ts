@@ -31,7 +31,7 @@ export interface OutboxBacklogSample {
 const BACKLOG_SAMPLE_TIMEOUT_MS = 2000;
 
 /** Buckets for HTTP and RPC latencies, in seconds: sub-millisecond RPCs up to bcrypt logins. */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** What a cache of token checks reports; `R` names why entries leave it. */
 export interface CacheObserver<R extends string> {

@@ -8,7 +8,7 @@ export {
 } from './bearer-auth';
 export { formBody, jsonBody, requireContentType } from './body-parsing';
 export { cors, type CorsOptions } from './cors';
-export { errorHandler, notFoundHandler, sendProblem } from './error-handler';
+export { errorHandler, notFoundHandler } from './error-handler';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { closeServer, listen } from './http-server';
 export {
@@ -19,7 +19,6 @@ export {
   jsonResponse,
   operationsPaths,
   problemResponse,
-  schemaRef,
 } from './openapi-parts';
-export { changeContextOf, loggableUrl, requestContext, requestIdOf } from './request-context';
+export { changeContextOf, requestContext } from './request-context';
 export { parse, parseParamsAndBody, type RequestPart } from './validation';

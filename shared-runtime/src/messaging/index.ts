@@ -7,24 +7,13 @@ export {
 } from './auth-events.subscriber';
 export {
   connectToBroker,
-  connectionName,
-  instanceQueueName,
-  setupAll,
   type BrokerConnectionOptions,
   type BrokerSetup,
   type ChannelModel,
   type RecoveringChannelModel,
 } from './broker-connection';
 export { ChannelReopener, type ChannelReopenerOptions } from './channel-reopener';
-export { createEventOutbox, type EventOutbox } from './event-outbox';
-export {
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_CONFIRM_TIMEOUT_MS,
-  DEFAULT_POLL_INTERVAL_MS,
-  OutboxRelay,
-  type OutboxRelayDeps,
-  type OutboxRelayStats,
-} from './outbox-relay';
+export { OutboxRelay, type OutboxRelayDeps, type OutboxRelayStats } from './outbox-relay';
 export {
   createServiceMessaging,
   type MessagingOptions,
