@@ -132,7 +132,9 @@ export async function startProductService(
     DATABASE_URL: database.url,
     AMQP_URL: env.amqpUrl,
     AUTH_RPC_QUEUE: options.queue,
-    AUTH_RPC_TIMEOUT_MS: '500',
+    // Long enough for any round trip on a loaded machine: a test that needs to see a timeout
+    // sets a short one for its own instance (`env`).
+    AUTH_RPC_TIMEOUT_MS: '10000',
     // One exchange per test file: events a test publishes reach only that file's instances.
     AUTH_EVENTS_EXCHANGE: env.exchangeName('auth.events'),
     PRODUCT_EVENTS_EXCHANGE: env.exchangeName('product.events'),

@@ -23,6 +23,11 @@ export type ReplyScript = (
 ) & {
   /** Wait this long before answering, in ms. */
   delayMs?: number;
+  /**
+   * Answer only once this has resolved (and `delayMs` has passed): to hold a reply back until
+   * the test has seen what it waits for, rather than for a time it hopes is long enough.
+   */
+  heldUntil?: Promise<unknown>;
   /** First send a reply carrying someone else's correlationId, then the real one. */
   strangerFirst?: boolean;
 };
@@ -43,6 +48,7 @@ export class TestResponder {
   private readonly scripts = new Map<string, ReplyScript>();
   private readonly received = new Map<string, ReceivedRequest[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
 
   private constructor(
     private readonly connection: ChannelModel,
@@ -83,6 +89,7 @@ export class TestResponder {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     await this.connection.close();
   }
@@ -112,15 +119,27 @@ export class TestResponder {
         script.reply === 'malformed' ? script.body : JSON.stringify(replyFor(script)),
       );
     };
-    if (script.delayMs === undefined) {
-      send();
+    const afterDelay = () => {
+      if (script.delayMs === undefined) {
+        send();
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        send();
+      }, script.delayMs);
+      this.timers.add(timer);
+    };
+    if (script.heldUntil === undefined) {
+      afterDelay();
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      send();
-    }, script.delayMs);
-    this.timers.add(timer);
+    void script.heldUntil.then(
+      () => {
+        if (!this.closed) afterDelay();
+      },
+      () => undefined,
+    );
   }
 
   private publish(replyTo: string, correlationId: string, body: string): void {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { QueryTypes } from 'sequelize';
 
 import type { ProductEvent } from '@shop/shared-contracts';
-import { EventListener, TcpProxy, TestEnvironment } from '@shop/test-harness';
+import { EventListener, TcpProxy, TestEnvironment, waitUntil } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import type { TokenValidator } from '../../src/services/token-validator';
@@ -122,11 +122,3 @@ test('broker outage → writes still succeed; their events wait in the outbox an
     `all ${changes} events arrived ${elapsedMs} ms after restore(); duplicates seen: ${ids.length - distinct.size}`,
   );
 });
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -8,8 +8,8 @@ import { REPO_ROOT } from './service-process';
 
 const run = promisify(execFile);
 
-/** What a runtime image would hold and run, reproduced in a folder. */
-export interface SimulatedImage {
+/** The runtime stage's files and start-up, reproduced in a folder on this host (no image). */
+export interface RuntimeStageReplay {
   /** The folder standing in for the image's `/`. */
   root: string;
   /** The final WORKDIR, inside `root`. */
@@ -20,17 +20,21 @@ export interface SimulatedImage {
 }
 
 /**
- * Replays the last stage of a Dockerfile without Docker: COPY from the build context, COPY
- * --from=build from this checkout's own build output (the build stage runs `npm ci` and
- * `tsc -b`, as CI does), RUN in the WORKDIR, and the ENV, CMD and HEALTHCHECK it declares.
+ * Runs the commands of a Dockerfile's last stage on this host, in a temporary folder: COPY from
+ * the build context, RUN in the WORKDIR (the production `npm ci`), and the ENV, CMD and
+ * HEALTHCHECK it declares, for the caller to run. No image is built and this is not the image:
+ * - `FROM` is ignored: the host's Node and OS stand in for the base image;
+ * - `USER` is ignored: everything runs as the current user;
+ * - `COPY --from=build` copies this checkout's own build output (`npm run build` before the
+ *   tests), not what the build stage would produce, so a broken build stage is not caught here.
  * Only the instructions our Dockerfiles use are understood; anything else fails loudly.
  */
-export async function simulateRuntimeStage(dockerfilePath: string): Promise<SimulatedImage> {
+export async function replayRuntimeStage(dockerfilePath: string): Promise<RuntimeStageReplay> {
   const text = (await readFile(dockerfilePath, 'utf8')).replace(/\\\n\s*/g, ' ');
   const stages = text.split(/^FROM /m);
   const runtime = (stages.at(-1) ?? '').split('\n').slice(1);
   const root = await mkdtemp(path.join(tmpdir(), 'image-'));
-  const image: SimulatedImage = { root, workdir: root, env: {}, cmd: [], healthcheck: [] };
+  const image: RuntimeStageReplay = { root, workdir: root, env: {}, cmd: [], healthcheck: [] };
 
   for (const rawLine of runtime) {
     const line = rawLine.trim();
@@ -55,7 +59,7 @@ export async function simulateRuntimeStage(dockerfilePath: string): Promise<Simu
           ? path.join(root, destination)
           : path.join(image.workdir, destination);
         for (const source of parts) {
-          // `/app/...` in the build stage is this checkout after `npm ci` and `tsc -b`.
+          // `/app/...` of the build stage stands for this checkout's own build, not the stage's.
           const from = fromBuild ? path.join(REPO_ROOT, path.relative('/app', source)) : path.join(REPO_ROOT, source);
           const to = destination.endsWith('/') ? path.join(target, path.basename(source)) : target;
           await mkdir(path.dirname(to), { recursive: true });
@@ -80,11 +84,12 @@ export async function simulateRuntimeStage(dockerfilePath: string): Promise<Simu
       case 'HEALTHCHECK':
         image.healthcheck = JSON.parse(args.slice(args.indexOf('CMD ') + 4)) as string[];
         break;
+      // Not honoured: the processes run as the current user, on the host's network.
       case 'USER':
       case 'EXPOSE':
         break;
       default:
-        throw new Error(`simulateRuntimeStage does not understand: ${line}`);
+        throw new Error(`replayRuntimeStage does not understand: ${line}`);
     }
   }
   return image;

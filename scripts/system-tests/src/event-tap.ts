@@ -72,6 +72,14 @@ export class EventTap {
     return this.distinct();
   }
 
+  /**
+   * Messages waiting in the queue, not yet pushed to this consumer. 0 once the broker has handed
+   * over everything routed to it (with the services' outboxes drained: everything published).
+   */
+  async waiting(): Promise<number> {
+    return (await this.channel.checkQueue(this.queue)).messageCount;
+  }
+
   /** Stops reading without deleting the queue (e.g. before RabbitMQ goes down). */
   async detach(): Promise<void> {
     await this.connection.close().catch(() => undefined);

@@ -5,6 +5,7 @@ export type { RunningSystem } from './system';
 export { maskVolatile, readWalkthrough } from './readme-walkthrough';
 export type { WalkthroughStep } from './readme-walkthrough';
 export { WriteStream, statusCounts, storedProductNames } from './write-stream';
+export { unpublishedOutboxRows } from './outbox';
 export type { WriteOutcome, WriteStreamOptions } from './write-stream';
 export {
   CHAOS_RPC_TIMEOUT_MS,
@@ -13,14 +14,13 @@ export {
   brokerAcceptsConnections,
   eventually,
   logRecovery,
-  sleep,
   startChaosSystem,
   startWriteStream,
   timeUntilHealthy,
 } from './chaos';
 export type { ChaosSystem } from './chaos';
-export { simulateRuntimeStage } from './dockerfile-runtime';
-export type { SimulatedImage } from './dockerfile-runtime';
-export { metricSample } from './metrics';
+export { replayRuntimeStage } from './dockerfile-runtime';
+export type { RuntimeStageReplay } from './dockerfile-runtime';
+export { metricSample, rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';

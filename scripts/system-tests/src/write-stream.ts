@@ -44,12 +44,34 @@ export class WriteStream {
   }
 
   /** Resolves with the first moment (ms since start) after `since` at which a write got 201. */
-  async firstSuccessAfter(since: number, timeoutMs: number): Promise<number> {
+  firstSuccessAfter(since: number, timeoutMs: number): Promise<number> {
+    return this.successesAfter(since, 1, timeoutMs);
+  }
+
+  /**
+   * Resolves once `count` writes answered after `since` (ms since start) got 201, with the moment
+   * the last of them did; throws after `timeoutMs`. What a scenario waits for instead of a
+   * fixed pause: traffic flowing before a fault, or again after it.
+   */
+  async successesAfter(since: number, count: number, timeoutMs = 10_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const success = this.outcomes.find((outcome) => outcome.status === 201 && outcome.at > since);
-      if (success) return success.at;
-      if (Date.now() > deadline) throw new Error(`no 201 within ${timeoutMs} ms after ${since} ms`);
+      const successes = this.outcomes.filter((outcome) => outcome.status === 201 && outcome.at > since);
+      const last = successes[count - 1];
+      if (last) return last.at;
+      if (Date.now() > deadline) {
+        throw new Error(`${successes.length} of ${count} writes got 201 within ${timeoutMs} ms after ${since} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Resolves once `count` writes were answered (whatever the status) after `since`; throws after `timeoutMs`. */
+  async answersAfter(since: number, count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.outcomes.filter((outcome) => outcome.at > since).length < count) {
+      if (Date.now() > deadline)
+        throw new Error(`fewer than ${count} answers within ${timeoutMs} ms after ${since} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

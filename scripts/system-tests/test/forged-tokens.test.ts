@@ -5,11 +5,13 @@ import { Client } from 'pg';
 import { PROBLEM_CONTENT_TYPE, problemDetailsSchema, validateMessage } from '@shop/shared-contracts';
 import { TestEnvironment } from '@shop/test-harness';
 
-import { startSystem, type RunningSystem } from '../src';
+import { metricSample, rpcCallsSent, startSystem, type RunningSystem } from '../src';
 
 // Forged, stale and odd tokens against every product-service write, judged by the REAL
-// user-service over the real broker: each is a 401 and the product database is untouched
-// (read with pg, not through the API). Serial: the cases compare the whole products table.
+// user-service over the real broker: each is a 401, each write cost one RPC that both services
+// counted as "invalid" (refusals are never cached), and the product database is untouched (read
+// with pg, not through the API). Serial: the cases compare the whole products table and the
+// services' RPC counters.
 
 const SECRET_KEY = 'forged-token-suite-secret-key-of-48-characters!!';
 
@@ -100,6 +102,15 @@ function claimsOf(who: Pick<Account, 'id' | 'username'>): Record<string, unknown
   };
 }
 
+/** Token-validation RPCs answered "invalid", as product-service (sent) and user-service (judged) counted them. */
+async function invalidRpcs(): Promise<{ sent: number; judged: number }> {
+  const { user, product } = running();
+  return {
+    sent: await metricSample(product.baseUrl, 'rpc_client_calls_total', { outcome: 'invalid' }),
+    judged: await metricSample(user.baseUrl, 'rpc_server_requests_total', { outcome: 'invalid' }),
+  };
+}
+
 async function productRows(): Promise<unknown[]> {
   if (!productDb) throw new Error('no product database client');
   return (await productDb.query<Record<string, unknown>>('SELECT * FROM products ORDER BY id')).rows;
@@ -187,6 +198,7 @@ for (const [label, forge] of forgeries) {
     const { product } = running();
     const token = await forge();
     const before = await productRows();
+    const rpcsBefore = await invalidRpcs();
 
     for (const [method, path, body] of WRITES) {
       const response = await json(method, `${product.baseUrl}${path()}`, body, `Bearer ${token}`);
@@ -197,19 +209,32 @@ for (const [label, forge] of forgeries) {
       t.true(validateMessage(problemDetailsSchema, response.body).ok, response.text);
       t.notRegex(response.text, INTERNALS);
     }
+    t.deepEqual(
+      await invalidRpcs(),
+      {
+        sent: rpcsBefore.sent + WRITES.length,
+        judged: rpcsBefore.judged + WRITES.length,
+      },
+      'one RPC per write, answered "invalid" by user-service',
+    );
     t.deepEqual(await productRows(), before);
   });
 }
 
-test.serial('product-service writes → 401 for a 10 kB Authorization header, and nothing stored', async (t) => {
-  const { product } = running();
-  const before = await productRows();
-  for (const [method, path, body] of WRITES) {
-    const response = await json(method, `${product.baseUrl}${path()}`, body, `Bearer ${'a'.repeat(10_240)}`);
-    t.is(response.status, 401, method);
-  }
-  t.deepEqual(await productRows(), before);
-});
+test.serial(
+  'product-service writes → 401 for a 10 kB Authorization header, no RPC sent, and nothing stored',
+  async (t) => {
+    const { product } = running();
+    const before = await productRows();
+    const callsBefore = await rpcCallsSent(product.baseUrl);
+    for (const [method, path, body] of WRITES) {
+      const response = await json(method, `${product.baseUrl}${path()}`, body, `Bearer ${'a'.repeat(10_240)}`);
+      t.is(response.status, 401, method);
+    }
+    t.is(await rpcCallsSent(product.baseUrl), callsBefore, 'refused by the bearer parser, before any RPC');
+    t.deepEqual(await productRows(), before);
+  },
+);
 
 test.serial(
   'controls → a token forged the same way but with the right key and a real user is accepted; a non-owner gets 403',

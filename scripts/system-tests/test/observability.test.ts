@@ -3,14 +3,21 @@ import { connect, type ConsumeMessage } from 'amqplib';
 
 import { TestEnvironment } from '@shop/test-harness';
 
-import { metricSample as sample, sleep, startChaosSystem, type ChaosSystem } from '../src';
+import { eventually, metricSample as sample, startChaosSystem, type ChaosSystem } from '../src';
 
 let env: TestEnvironment | undefined;
 let system: ChaosSystem | undefined;
 
+/**
+ * product-service's RPC timeout here: production's default, which a slow machine's round trip
+ * meets, so the writes below are 201s. The one timeout the metrics test needs is forced by
+ * freezing user-service, and waited for.
+ */
+const RPC_TIMEOUT_MS = 3000;
+
 test.before(async () => {
   env = await TestEnvironment.start();
-  system = await startChaosSystem(env);
+  system = await startChaosSystem(env, { AUTH_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS) });
 });
 
 test.after.always(async () => {
@@ -54,30 +61,40 @@ test.serial(
     const response = await createProduct(chaos, 'traced', { 'x-request-id': requestId, traceparent });
     t.is(response.status, 201);
     t.is(response.headers.get('x-request-id'), requestId);
-    await sleep(300);
 
     const headersOf = (message: ConsumeMessage) =>
       (message.properties.headers?.properties as { headers?: Record<string, unknown> } | undefined)?.headers ?? {};
     const typeOf = (message: ConsumeMessage) =>
       (message.properties.headers?.properties as { type?: string } | undefined)?.type;
-    const ours = traced.filter((message) => headersOf(message)['x-request-id'] === requestId);
-    const request = ours.find((message) => typeOf(message) === 'auth.validate_token');
-    const reply = ours.find((message) => typeOf(message) === 'auth.validate_token.reply');
+    const ours = () => traced.filter((message) => headersOf(message)['x-request-id'] === requestId);
+    const tracedAs = (type: string) => ours().find((message) => typeOf(message) === type);
+    const accessLog = () =>
+      chaos.product.lines.find((line) => line.msg === 'request completed' && JSON.stringify(line).includes(requestId));
+    const handledLog = () =>
+      chaos.user.lines.find((line) => line.request_id === requestId && line.msg === 'token-validation request handled');
+    // The tracer's copies and the log lines come a little after the 201: wait for all four
+    // (each assertion below says which one is missing if the deadline passes).
+    await eventually(
+      () =>
+        Boolean(
+          tracedAs('auth.validate_token') && tracedAs('auth.validate_token.reply') && accessLog() && handledLog(),
+        ),
+      10_000,
+      'the traced RPC messages and both services’ log lines',
+    ).catch(() => undefined);
+
+    const request = tracedAs('auth.validate_token');
+    const reply = tracedAs('auth.validate_token.reply');
     t.truthy(request, 'the RPC request carries the request id');
     t.truthy(reply, 'the RPC reply carries the request id');
-    t.is(headersOf(request!).traceparent, traceparent);
-    t.is(headersOf(reply!).traceparent, traceparent);
+    t.is(request && headersOf(request).traceparent, traceparent);
+    t.is(reply && headersOf(reply).traceparent, traceparent);
 
-    const productLines = chaos.product.lines.filter((line) => JSON.stringify(line).includes(requestId));
-    const userLines = chaos.user.lines.filter((line) => line.request_id === requestId);
-    t.true(
-      productLines.some((line) => line.msg === 'request completed'),
-      'product-service access log',
-    );
-    const access = productLines.find((line) => line.msg === 'request completed')!;
+    const access = accessLog();
+    t.truthy(access, 'product-service access log');
     const claims = JSON.parse(Buffer.from(chaos.token.split('.')[1]!, 'base64url').toString()) as { sub: string };
-    t.is(access.user_id, Number(claims.sub), 'the access log names the authenticated user');
-    const handled = userLines.find((line) => line.msg === 'token-validation request handled');
+    t.is(access?.user_id, Number(claims.sub), 'the access log names the authenticated user');
+    const handled = handledLog();
     t.truthy(handled, 'user-service logged the validation with the request id');
     t.is(handled?.trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
   },
@@ -103,12 +120,21 @@ test.serial('/metrics → counters move by exactly the workload: 10 writes, 1 fo
   process.kill(chaos.user.pid, 'SIGSTOP');
   try {
     t.is((await createProduct(chaos, 'timed-out')).status, 503);
-    // The responder's expiry check allows a second of slack for the AMQP timestamp's resolution.
-    await sleep(2200);
+    // Thaw only once the request's deadline has certainly passed on user-service's clock: it was
+    // published at least RPC_TIMEOUT_MS (its expiration) before the 503, with an AMQP timestamp
+    // in whole seconds, and the responder's expiry check allows a second of slack for that.
+    const answeredAt = Date.now();
+    await eventually(() => Date.now() > answeredAt + 1100, 10_000, 'the request’s deadline passing', 100);
   } finally {
     process.kill(chaos.user.pid, 'SIGCONT');
   }
-  await sleep(500);
+  // user-service takes the expired request once it thaws; product-service counted its timeout.
+  await eventually(
+    async () =>
+      (await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' })) > before.serverExpired,
+    10_000,
+    'user-service handling the expired request',
+  ).catch(() => undefined);
 
   t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }), before.clientValid + 10);
   t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }), before.clientTimeout + 1);

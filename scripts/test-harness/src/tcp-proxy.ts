@@ -11,7 +11,8 @@ export interface TcpProxyOptions {
 /**
  * A TCP forwarder between one client under test and a real server, to stage an outage of that
  * server for that client alone: {@link cut} drops every connection through the proxy and
- * refuses new ones, {@link restore} lets them through again. Everyone else using the server
+ * refuses new ones ({@link refuseNew} only refuses new ones), {@link restore} lets them through
+ * again. Everyone else using the server
  * (other tests, a developer's stack) notices nothing, so nothing shared is ever stopped.
  *
  * While cut, the port stays bound and accepts, then at once closes, each new connection: the
@@ -87,6 +88,15 @@ export class TcpProxy {
       upstream.destroy();
     }
     this.connections.clear();
+  }
+
+  /**
+   * Refuses new connections until {@link restore}, leaving the open ones as they are: when the
+   * server itself then closes a client's connection (e.g. `rabbitmqctl close_connection`), the
+   * client cannot reconnect until the test says so, however fast it retries.
+   */
+  refuseNew(): void {
+    this.cutOff = true;
   }
 
   /** Lets new connections through again. */

@@ -78,6 +78,27 @@ test('TcpProxy → cut() closes the open connections and refuses new ones; resto
   });
 });
 
+test('TcpProxy → refuseNew() leaves the open connections alone and refuses new ones; restore() lets them through again', async (t) => {
+  await withEchoProxy(async (proxy) => {
+    const open = await dial(proxy);
+
+    proxy.refuseNew();
+
+    t.true(proxy.isCut);
+    t.is(await roundTrip(open, 'still there'), 'still there');
+    t.is(proxy.openConnections, 1);
+    const refused = await dial(proxy);
+    t.is(await roundTrip(refused, 'anyone?'), undefined, 'a connection made meanwhile is closed at once');
+
+    proxy.restore();
+
+    const again = await dial(proxy);
+    t.is(await roundTrip(again, 'back'), 'back');
+    open.destroy();
+    again.destroy();
+  });
+});
+
 test('TcpProxy → close() stops listening: connecting is refused', async (t) => {
   const echo = await startEchoServer();
   t.teardown(() => echo.server.close());

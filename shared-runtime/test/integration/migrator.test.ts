@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { QueryTypes } from 'sequelize';
 import { Sequelize } from 'sequelize-typescript';
 
+import { waitUntil } from '@shop/test-harness';
+
 import { createLogger } from '../../src';
 import { createMigrator, ensureDatabaseExists, MIGRATIONS_TABLE, migrateToLatest } from '../../src/db';
 import { FIXTURE_MIGRATION_NAMES, FIXTURE_MIGRATIONS, useTestEnvironment } from '../helpers/environment';
@@ -19,8 +21,14 @@ async function tables(sequelize: Sequelize): Promise<string[]> {
   return rows.map((row) => row.tablename);
 }
 
-/** A session of its own that takes the advisory lock of `key` and holds it until released. */
-async function holdLock(url: string, key: string): Promise<{ release: () => Promise<void> }> {
+/**
+ * A session of its own that takes the advisory lock of `key` and holds it until released;
+ * `waiters` counts the sessions waiting for an advisory lock in that database meanwhile.
+ */
+async function holdLock(
+  url: string,
+  key: string,
+): Promise<{ release: () => Promise<void>; waiters: () => Promise<number> }> {
   const client = new Client({ connectionString: url });
   await client.connect();
   ctx.closeLater(() => client.end());
@@ -28,6 +36,14 @@ async function holdLock(url: string, key: string): Promise<{ release: () => Prom
   return {
     release: async () => {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+    },
+    waiters: async () => {
+      const { rows } = await client.query<{ waiting: number }>(
+        `SELECT count(*)::int AS waiting FROM pg_locks
+          WHERE locktype = 'advisory' AND NOT granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      return rows[0]?.waiting ?? 0;
     },
   };
 }
@@ -92,7 +108,9 @@ test('migrateToLatest → waits while another session holds its lock key, and mi
   const migrating = migrateToLatest(sequelize, FIXTURE_MIGRATIONS).finally(() => {
     settled = true;
   });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await waitUntil(async () => (await lock.waiters()) === 1, 'the migration to wait for the lock', {
+    intervalMs: 20,
+  });
 
   t.false(settled, 'still waiting for the lock');
   t.deepEqual(await tables(sequelize), [], 'nothing applied meanwhile');

@@ -3,10 +3,12 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { EVENT_TYPES, type AuthEvent } from '@shop/shared-contracts';
+import { waitUntil } from '@shop/test-harness';
 
 import { createLogger } from '../../src';
 import { AuthEventsSubscriber, type AuthEventsCache } from '../../src/messaging';
 import { tokenRevokedEvent, userDeactivatedEvent } from '../helpers/events';
+import { withCapturedTimers } from '../helpers/timers';
 
 interface Delivery {
   content: Buffer;
@@ -150,14 +152,7 @@ async function connectedSubscriber() {
   return { subscriber, model, channel: model.channel, cache };
 }
 
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > timeoutMs) throw new Error('condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const until = (condition: () => boolean) => waitUntil(condition, 'the subscriber', { intervalMs: 5 });
 
 test('AuthEventsSubscriber.setup → declares, binds both event types, consumes with manual ack, and only then flushes the cache', async (t) => {
   const { subscriber, model, channel } = await connectedSubscriber();
@@ -278,11 +273,17 @@ test('AuthEventsSubscriber: a reopen that fails → tried again after twice the 
 test('AuthEventsSubscriber: the connection is lost → no channel is reopened on it; the next setup consumes and flushes', async (t) => {
   const { subscriber, channel, model } = await connectedSubscriber();
 
-  // As amqplib does: the connection closes, and its channels with it.
-  model.emit('close');
-  channel.emit('close');
-  await sleep(400);
+  // As amqplib does: the connection closes, and its channels with it. Every reopen the
+  // subscriber schedules is fired at once, by hand, instead of waiting for it.
+  let scheduled = 0;
+  withCapturedTimers((timers) => {
+    model.emit('close');
+    channel.emit('close');
+    scheduled = timers.length;
+    for (const timer of timers) timer.fire();
+  });
 
+  t.is(scheduled, 1, 'a reopen was scheduled, and did nothing when it fired');
   t.is(model.createAttempts, 1, 'left to the connection’s recovery');
   t.false(subscriber.isConsuming);
   const recovered = new FakeModel();
@@ -294,8 +295,13 @@ test('AuthEventsSubscriber: the connection is lost → no channel is reopened on
 test('AuthEventsSubscriber.close → stops consuming without recycling the connection, and no channel is reopened', async (t) => {
   const { subscriber, model } = await connectedSubscriber();
 
-  await subscriber.close();
-  await sleep(400);
+  // Any reopen it schedules is fired at once, by hand, instead of waiting for it.
+  let closing: Promise<void> = Promise.resolve();
+  withCapturedTimers((timers) => {
+    closing = subscriber.close();
+    for (const timer of timers) timer.fire();
+  });
+  await closing;
 
   t.false(subscriber.isConsuming);
   t.is(model.closes, 0);
@@ -305,11 +311,19 @@ test('AuthEventsSubscriber.close → stops consuming without recycling the conne
 
 test('AuthEventsSubscriber.close while a reopen waits → the channel is never reopened', async (t) => {
   const { subscriber, channel, model } = await connectedSubscriber();
-  channel.emit('close');
+  let scheduled = 0;
+  let closing: Promise<void> = Promise.resolve();
 
-  await subscriber.close();
-  await sleep(400);
+  // The reopen scheduled by the close is fired by hand once close() has run, instead of waiting for it.
+  withCapturedTimers((timers) => {
+    channel.emit('close');
+    scheduled = timers.length;
+    closing = subscriber.close();
+    for (const timer of timers) timer.fire();
+  });
+  await closing;
 
+  t.is(scheduled, 1, 'a reopen was waiting');
   t.is(model.createAttempts, 1);
   t.false(subscriber.isConsuming);
 });

@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import express from 'express';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
+import { waitUntil } from '@shop/test-harness';
 
 import { createLogger, RETRY_AFTER_SECONDS, ServiceUnavailableError, UnauthorizedError, type Logger } from '../../src';
 import { bearerAuth, bearerTokenOf, errorHandler, requestContext, type BearerAuthenticator } from '../../src/http';
@@ -140,11 +141,12 @@ test('bearerAuth.requireAuth → the access line of the request names the holder
   await call(baseUrl, 'POST', '/guarded', { token: 'tok-1', headers: { 'x-request-id': 'req-access' } });
 
   // The access line is written once the response has gone out.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const access = lines
-    .map((line) => JSON.parse(line) as { request_id?: string; user_id?: number; msg: string })
-    .find((line) => line.request_id === 'req-access' && line.msg === 'request completed');
-  t.is(access?.user_id, alice.userId);
+  const accessLine = () =>
+    lines
+      .map((line) => JSON.parse(line) as { request_id?: string; user_id?: number; msg: string })
+      .find((line) => line.request_id === 'req-access' && line.msg === 'request completed');
+  await waitUntil(() => accessLine() !== undefined, 'the access line', { intervalMs: 5 });
+  t.is(accessLine()?.user_id, alice.userId);
 });
 
 test('bearerAuth.identityOf on a route without requireAuth → 500: a bug, not a 401', async (t) => {

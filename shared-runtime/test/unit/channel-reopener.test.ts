@@ -3,45 +3,7 @@ import type { ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { ChannelReopener } from '../../src/messaging';
-
-/** A timer the test fires by hand, in place of setTimeout's. */
-interface CapturedTimer {
-  delayMs: number;
-  cleared: boolean;
-  fire(): void;
-}
-
-/**
- * Runs `body` with setTimeout and clearTimeout replaced by recorders, so the delays the
- * reopener asks for are read exactly and nothing waits. `body` is synchronous: the globals are
- * restored before anything else (ava's own timers included) can run.
- */
-function withCapturedTimers(body: (timers: CapturedTimer[]) => void): void {
-  const timers: CapturedTimer[] = [];
-  const realSetTimeout = globalThis.setTimeout;
-  const realClearTimeout = globalThis.clearTimeout;
-  globalThis.setTimeout = ((callback: () => void, delayMs: number) => {
-    const timer = {
-      delayMs,
-      cleared: false,
-      fire: () => {
-        if (!timer.cleared) callback();
-      },
-      unref: () => timer,
-    };
-    timers.push(timer);
-    return timer;
-  }) as unknown as typeof setTimeout;
-  globalThis.clearTimeout = ((timer: { cleared: boolean } | undefined) => {
-    if (timer) timer.cleared = true;
-  }) as unknown as typeof clearTimeout;
-  try {
-    body(timers);
-  } finally {
-    globalThis.setTimeout = realSetTimeout;
-    globalThis.clearTimeout = realClearTimeout;
-  }
-}
+import { withCapturedTimers, type CapturedTimer } from '../helpers/timers';
 
 /** A connection: only its `close` event matters to the reopener. */
 function fakeConnection(): ChannelModel & EventEmitter {

@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import express from 'express';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
+import { waitUntil } from '@shop/test-harness';
 
 import {
   ConflictError,
@@ -125,8 +126,10 @@ test('errorHandler: a 5xx AppError → logged at warn with its cause; a 4xx one 
 
   await call(baseUrl, 'GET', '/unavailable', { headers: { 'x-request-id': 'req-503' } });
   await call(baseUrl, 'GET', '/conflict', { headers: { 'x-request-id': 'req-409' } });
-  // The access lines are written once the responses have gone out.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The access lines are written once the responses have gone out: every line is in after them.
+  const completed = (requestId: string) =>
+    logs().some((line) => line.request_id === requestId && line.msg === 'request completed');
+  await waitUntil(() => completed('req-503') && completed('req-409'), 'both access lines', { intervalMs: 5 });
 
   const warned = logs().filter((line) => line.request_id === 'req-503' && line.code === 'service_unavailable');
   t.is(warned.length, 1);

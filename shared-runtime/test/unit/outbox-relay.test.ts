@@ -3,6 +3,7 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { REQUEST_ID_HEADER, type DomainEvent } from '@shop/shared-contracts';
+import { waitUntil } from '@shop/test-harness';
 
 import { createLogger } from '../../src';
 import type { ClaimedEvent, NewEvent, OutboxRepository, Transaction, TransactionRunner } from '../../src/db';
@@ -110,12 +111,14 @@ function relayWith(
   });
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 2000) throw new Error('condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (condition: () => boolean) => waitUntil(condition, 'the relay', { intervalMs: 5 });
+
+/**
+ * Waits `ms` for something that must not happen. A fixed wait, as that is what it shows; enough,
+ * as every step of the relay on these fakes is a promise or its 5 ms linger timer, which expires
+ * (and runs) before a longer timer set after it, however loaded the machine.
+ */
+const nothingHappensFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A promise and the function that settles it, to hold a confirm back. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -184,7 +187,7 @@ test('OutboxRelay.notify during a drain → exactly one more pass, however many 
   held.resolve();
 
   await until(() => outbox.claims === 2);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await nothingHappensFor(50);
   t.is(outbox.claims, 2);
   t.is(outbox.published.size, 1);
   await relay.stop();
@@ -258,7 +261,7 @@ test('OutboxRelay: without a channel → nothing is claimed; events wait for the
 
   relay.start();
   relay.notify();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await nothingHappensFor(20);
 
   t.is(outbox.claims, 0);
   await relay.stop();
@@ -287,7 +290,7 @@ test('OutboxRelay.stop → waits for the batch in flight, publishes once more wh
   const claims = outbox.claims;
   outbox.add(newEvent());
   relay.notify();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await nothingHappensFor(20);
   t.is(outbox.claims, claims);
 });
 

@@ -45,7 +45,7 @@ export class RpcProbe {
   }
 
   /** Sends a validate-token request (any body, even an invalid one) and waits for its reply. */
-  call(body: unknown, options: Options.Publish = {}, timeoutMs = 5000): Promise<ProbeReply> {
+  call(body: unknown, options: Options.Publish = {}, timeoutMs = 10_000): Promise<ProbeReply> {
     const correlationId = options.correlationId ?? uuidv4();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -72,6 +72,24 @@ export class RpcProbe {
       appId: 'test-probe',
       ...options,
     });
+  }
+
+  /**
+   * A queue of the probe's own (server-named, exclusive) that keeps every message sent to it: a
+   * request's `replyTo` when a test counts the replies, which Direct Reply-to cannot (a reply it
+   * does not expect is just a stray).
+   */
+  async replyQueue(): Promise<{ name: string; received: ConsumeMessage[] }> {
+    const { queue } = await this.channel.assertQueue('', { exclusive: true, autoDelete: true });
+    const received: ConsumeMessage[] = [];
+    await this.channel.consume(
+      queue,
+      (message) => {
+        if (message) received.push(message);
+      },
+      { noAck: true },
+    );
+    return { name: queue, received };
   }
 
   /** Messages waiting in the RPC queue and consumers attached to it, as the broker counts them. */

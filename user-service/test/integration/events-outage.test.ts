@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { QueryTypes } from 'sequelize';
 
 import { EVENT_TYPES, type TokenRevokedEvent } from '@shop/shared-contracts';
-import { EventListener, TcpProxy, TestEnvironment } from '@shop/test-harness';
+import { EventListener, TcpProxy, TestEnvironment, waitUntil } from '@shop/test-harness';
 
 import { loginToken, registerUser } from '../helpers/factories';
 import { startUserService, type StartedUserService } from '../helpers/user-service';
@@ -88,11 +88,3 @@ test('broker outage → logouts still succeed; their events wait in the outbox a
     `all ${LOGOUTS} events arrived ${elapsedMs} ms after restore(); duplicates seen: ${ids.length - distinct.size}`,
   );
 });
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -65,7 +65,7 @@ function claimsOf(token: string): { jti: string; exp: number } {
 }
 
 /** Polls `read` until it gives a value; rejects after `timeoutMs`. */
-async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

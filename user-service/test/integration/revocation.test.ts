@@ -32,6 +32,15 @@ async function revokedRows(jtiOwner: number): Promise<number> {
   return Number(row?.count ?? 0);
 }
 
+/** Events in the outbox about `userId` (a revocation or a deactivation). */
+async function outboxRowsAbout(userId: number): Promise<number> {
+  const [row] = await ctx.service.sequelize.query<{ count: string }>(
+    "SELECT count(*) AS count FROM outbox_events WHERE (payload -> 'data' ->> 'user_id')::int = :id",
+    { replacements: { id: userId }, type: QueryTypes.SELECT },
+  );
+  return Number(row?.count ?? 0);
+}
+
 test('POST /logout → 204; the token is then refused as revoked over HTTP and RPC; other tokens still work', async (t) => {
   const user = await registerUser(ctx.service.baseUrl);
   const token = await loginToken(ctx.service.baseUrl, user);
@@ -41,6 +50,7 @@ test('POST /logout → 204; the token is then refused as revoked over HTTP and R
 
   t.is(response.status, 204);
   t.is(await revokedRows(user.id), 1);
+  t.is(await outboxRowsAbout(user.id), 1, 'its auth.token_revoked event');
   t.like(await validate(token), { valid: false, reason: 'revoked' });
   t.deepEqual((await probe.call({ token })).body, { valid: false, reason: 'revoked' });
   t.like(await validate(other), { valid: true });
@@ -58,13 +68,23 @@ test('POST /logout twice → the second is 401 (the token is already revoked)', 
 });
 
 test('POST /logout without a token or with a forged one → 401, nothing stored', async (t) => {
-  const noToken = await fetch(`${ctx.service.baseUrl}/logout`, { method: 'POST' });
-  t.is(noToken.status, 401);
-  const forged = await fetch(`${ctx.service.baseUrl}/logout`, {
-    method: 'POST',
-    headers: bearer(forgeToken({ secret: 'some-other-secret-that-is-long-enough-000' })),
+  const user = await registerUser(ctx.service.baseUrl);
+  const token = await loginToken(ctx.service.baseUrl, user);
+  // Forged for a real user (their id and name), only the signature is wrong.
+  const forgedToken = forgeToken({
+    sub: user.id,
+    username: user.username,
+    secret: 'some-other-secret-that-is-long-enough-000',
   });
+
+  const noToken = await fetch(`${ctx.service.baseUrl}/logout`, { method: 'POST' });
+  const forged = await fetch(`${ctx.service.baseUrl}/logout`, { method: 'POST', headers: bearer(forgedToken) });
+
+  t.is(noToken.status, 401);
   t.is(forged.status, 401);
+  t.is(await revokedRows(user.id), 0, 'no revocation stored');
+  t.is(await outboxRowsAbout(user.id), 0, 'no event recorded');
+  t.like(await validate(token), { valid: true }, 'the user’s real token still works');
 });
 
 test('POST /revoke (RFC 7009) → revokes one of the caller’s own tokens', async (t) => {

@@ -1,7 +1,10 @@
 import test from 'ava';
 
 import { MESSAGE_TYPES, REQUEST_ID_HEADER } from '@shop/shared-contracts';
+import { waitUntil } from '@shop/test-harness';
+
 import { forgeToken, loginToken, registerUser, unsignedToken } from '../helpers/factories';
+import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 import { RpcProbe } from '../helpers/rpc-probe';
 import { useUserService } from '../helpers/use-user-service';
 
@@ -16,13 +19,16 @@ test.serial.after.always(async () => {
   await probe.close();
 });
 
-/** Polls until the RPC queue is empty, i.e. every request was taken and acked. */
+/** Whether the RPC queue empties (every request taken), polling for up to 10 s. */
 async function queueDrained(): Promise<boolean> {
-  for (let i = 0; i < 50; i += 1) {
-    if ((await probe.queueState()).messageCount === 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    await waitUntil(async () => (await probe.queueState()).messageCount === 0, 'the RPC queue to drain', {
+      intervalMs: 20,
+    });
+    return true;
+  } catch {
+    return false;
   }
-  return false;
 }
 
 test('RPC valid token → valid reply with the user, the same correlationId, type, appId and request id', async (t) => {
@@ -81,13 +87,56 @@ test('RPC body of the wrong shape → error reply (bad_request) naming the probl
   t.regex((reply.body as { error: { message: string } }).error.message, /"token" must be a string/);
 });
 
-test('RPC request without replyTo → dropped and acked; the next request is still answered', async (t) => {
+/** Requests the responder has handled with `outcome`, as its /metrics counts them. */
+async function handled(outcome: string): Promise<number> {
+  return sampleValue(await scrapeMetrics(ctx.service.baseUrl), 'rpc_server_requests_total', { outcome });
+}
+
+test('RPC request without replyTo → dropped (counted as such) and acked; the next request is still answered', async (t) => {
+  // No other test of this file sends a request without replyTo.
+  const droppedBefore = await handled('dropped');
+
   probe.publish(Buffer.from(JSON.stringify({ token: forgeToken() })), { correlationId: 'nowhere-to-go' });
+  await waitUntil(async () => (await handled('dropped')) > droppedBefore, 'the request to be dropped', {
+    intervalMs: 20,
+  });
   t.true(await queueDrained());
 
   const reply = await probe.call({ token: 'still-answering' });
   t.deepEqual(reply.body, { valid: false, reason: 'malformed' });
-  t.false(probe.strayReplies.some((message) => message.properties.correlationId === 'nowhere-to-go'));
+  t.is((await handled('dropped')) - droppedBefore, 1);
+});
+
+test('RPC malformed request with replyTo a queue of ours → exactly one error reply there, with its correlationId', async (t) => {
+  const replies = await probe.replyQueue();
+  probe.publish(Buffer.from('this is not json'), { correlationId: 'bad-1', replyTo: replies.name });
+  await waitUntil(() => replies.received.length >= 1, 'the error reply', { intervalMs: 10 });
+
+  // Exactly one, without waiting a fixed time: the responder sends a request's reply and acks it
+  // in one go, so when the first reply is here its handling is over, and a redelivery of it
+  // would be queued ahead of a request published only now. Once this one's reply is here, any
+  // second reply to the first would have come before it.
+  probe.publish(Buffer.from(JSON.stringify({ token: 'not-a-token' })), {
+    correlationId: 'after',
+    replyTo: replies.name,
+  });
+  await waitUntil(
+    () => replies.received.some((message) => message.properties.correlationId === 'after'),
+    'the reply to the request sent after it',
+    { intervalMs: 10 },
+  );
+
+  t.deepEqual(
+    replies.received.map((message) => [
+      message.properties.correlationId as string,
+      JSON.parse(message.content.toString('utf8')) as unknown,
+    ]),
+    [
+      ['bad-1', { error: { code: 'bad_request', message: 'message body is not valid JSON' } }],
+      ['after', { valid: false, reason: 'malformed' }],
+    ],
+  );
+  t.like(replies.received[0]?.properties, { type: MESSAGE_TYPES.validateTokenReply, appId: 'user-service' });
 });
 
 test('RPC burst of 500 concurrent requests → every one answered with its own correlationId', async (t) => {

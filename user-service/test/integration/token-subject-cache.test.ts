@@ -2,10 +2,11 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 
 import { EVENT_TYPES, type ValidateTokenReply } from '@shop/shared-contracts';
-import { TcpProxy } from '@shop/test-harness';
+import { TcpProxy, waitUntil } from '@shop/test-harness';
 
 import { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 import { loginToken, postJson, registerUser } from '../helpers/factories';
+import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 import { RpcProbe } from '../helpers/rpc-probe';
 import type { StartedUserService } from '../helpers/user-service';
 import { useUserService } from '../helpers/use-user-service';
@@ -17,9 +18,6 @@ import { useUserService } from '../helpers/use-user-service';
  * remove entries. Serial: the tests compare counters that every event of the file moves.
  */
 const ctx = useUserService({ TOKEN_SUBJECT_CACHE_TTL_MS: '300000' });
-
-/** Eviction across instances must be at least this fast (the events go out right after commit). */
-const CROSS_INSTANCE_BUDGET_MS = 100;
 
 let instanceB: StartedUserService | undefined;
 let probeB: RpcProbe | undefined;
@@ -79,29 +77,11 @@ async function cachedInB(count = 1): Promise<{ userId: number; tokens: string[] 
 }
 
 /**
- * Resolves with the ms until `condition` holds, checking on every turn of the event loop so
- * that the time measured is the event's, not a polling interval's.
+ * Asks `ask` again and again until `done` holds for its answer; resolves with the ms that took
+ * (a figure to log: how soon is the bench's business), rejects after 10 s without it.
  */
-async function msUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return performance.now() - started;
-}
-
-/** Asks `ask` again and again until `done` holds for its answer; resolves with the ms that took. */
-async function msUntilAnswer<T>(
-  ask: () => Promise<T>,
-  done: (answer: T) => boolean,
-  timeoutMs = 5000,
-): Promise<number> {
-  const started = performance.now();
-  while (!done(await ask())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`no such answer within ${timeoutMs} ms`);
-  }
-  return performance.now() - started;
+function msUntilAnswer<T>(ask: () => Promise<T>, done: (answer: T) => boolean, what: string): Promise<number> {
+  return waitUntil(async () => done(await ask()), what);
 }
 
 const percentile = (sorted: number[], fraction: number) =>
@@ -132,69 +112,74 @@ test.serial('repeated validations of a cached token (HTTP and RPC) → one datab
   t.log(`101 validations of one token: 1 database read (100 saved)`);
 });
 
-test.serial('logout through A → B, which had the token cached, answers revoked over RPC within 100 ms', async (t) => {
-  const { tokens } = await cachedInB(2);
-  const [token, other] = tokens as [string, string];
-  t.like(await rpcB(token), { valid: true });
-  const evictionsBefore = b().subscriber.stats.evictions;
+test.serial(
+  'logout through A → B, which had the token cached, answers revoked over RPC; the user’s other token stays cached',
+  async (t) => {
+    const { tokens } = await cachedInB(2);
+    const [token, other] = tokens as [string, string];
+    t.like(await rpcB(token), { valid: true });
+    const evictionsBefore = b().subscriber.stats.evictions;
 
-  const sentAt = performance.now();
-  const logout = await fetch(`${a().baseUrl}/logout`, { method: 'POST', headers: bearer(token) });
-  const answeredAt = performance.now();
-  const untilRevokedMs = await msUntilAnswer(
-    () => rpcB(token),
-    (answer) => 'valid' in answer && !answer.valid && answer.reason === 'revoked',
-  );
-
-  const sinceSentMs = answeredAt - sentAt + untilRevokedMs;
-  t.log(
-    `B answered revoked ${untilRevokedMs.toFixed(2)} ms after A's 204 (${sinceSentMs.toFixed(2)} ms after the logout was sent)`,
-  );
-  t.is(logout.status, 204);
-  t.true(untilRevokedMs < CROSS_INSTANCE_BUDGET_MS, `${untilRevokedMs} ms`);
-  t.like(await validate(b(), token), { valid: false, reason: 'revoked' });
-  t.is(b().subscriber.stats.evictions - evictionsBefore, 1, 'the event evicted exactly that token');
-  const readsBefore = b().users.subjectReads;
-  t.like(await rpcB(other), { valid: true });
-  t.is(b().users.subjectReads, readsBefore, "the user's other token stayed cached");
-});
-
-test.serial('cross-instance eviction delay over 20 logouts through A, as B sees it', async (t) => {
-  const fromSent: number[] = [];
-  const after204: number[] = [];
-  for (let sample = 0; sample < 20; sample += 1) {
-    const token = (await cachedInB()).tokens[0]!;
-    const applied = b().subscriber.stats.applied;
     const sentAt = performance.now();
-    const [logout, appliedMs] = await Promise.all([
-      fetch(`${a().baseUrl}/logout`, { method: 'POST', headers: bearer(token) }).then((response) => ({
-        status: response.status,
-        receivedAt: performance.now(),
-      })),
-      msUntil(() => b().subscriber.stats.applied > applied, 'the event at B'),
-    ]);
+    const logout = await fetch(`${a().baseUrl}/logout`, { method: 'POST', headers: bearer(token) });
+    const answeredAt = performance.now();
+    const untilRevokedMs = await msUntilAnswer(
+      () => rpcB(token),
+      (answer) => 'valid' in answer && !answer.valid && answer.reason === 'revoked',
+      'B to answer revoked',
+    );
 
+    const sinceSentMs = answeredAt - sentAt + untilRevokedMs;
+    t.log(
+      `B answered revoked ${untilRevokedMs.toFixed(2)} ms after A's 204 (${sinceSentMs.toFixed(2)} ms after the logout was sent)`,
+    );
     t.is(logout.status, 204);
-    t.like(await validate(b(), token), { valid: false, reason: 'revoked' }, 'revoked at B once the event is applied');
-    fromSent.push(appliedMs);
-    // 0 when B had applied the event before the client even had A's answer.
-    after204.push(Math.max(0, sentAt + appliedMs - logout.receivedAt));
-  }
-
-  fromSent.sort((x, y) => x - y);
-  after204.sort((x, y) => x - y);
-  t.log(
-    `logout sent to A → event applied at B: p50 ${percentile(fromSent, 0.5)} ms, p95 ${percentile(fromSent, 0.95)} ms, max ${percentile(fromSent, 1)} ms`,
-  );
-  t.log(
-    `A's 204 received → event applied at B: p50 ${percentile(after204, 0.5)} ms, p95 ${percentile(after204, 0.95)} ms, max ${percentile(after204, 1)} ms`,
-  );
-  t.true((fromSent.at(-1) ?? Infinity) < CROSS_INSTANCE_BUDGET_MS);
-  t.true((after204.at(-1) ?? Infinity) < CROSS_INSTANCE_BUDGET_MS);
-});
+    t.deepEqual(await rpcB(token), { valid: false, reason: 'revoked' });
+    t.like(await validate(b(), token), { valid: false, reason: 'revoked' });
+    t.is(b().subscriber.stats.evictions - evictionsBefore, 1, 'the event evicted exactly that token');
+    const readsBefore = b().users.subjectReads;
+    t.like(await rpcB(other), { valid: true });
+    t.is(b().users.subjectReads, readsBefore, "the user's other token stayed cached");
+  },
+);
 
 test.serial(
-  'deactivation through A → B answers user_inactive for every token of that user within 100 ms',
+  '20 logouts through A → each event applied at B, which then refuses the token (the delays logged)',
+  async (t) => {
+    const fromSent: number[] = [];
+    const after204: number[] = [];
+    for (let sample = 0; sample < 20; sample += 1) {
+      const token = (await cachedInB()).tokens[0]!;
+      const applied = b().subscriber.stats.applied;
+      const sentAt = performance.now();
+      const [logout, appliedMs] = await Promise.all([
+        fetch(`${a().baseUrl}/logout`, { method: 'POST', headers: bearer(token) }).then((response) => ({
+          status: response.status,
+          receivedAt: performance.now(),
+        })),
+        waitUntil(() => b().subscriber.stats.applied > applied, 'the event at B'),
+      ]);
+
+      t.is(logout.status, 204);
+      t.like(await validate(b(), token), { valid: false, reason: 'revoked' }, 'revoked at B once the event is applied');
+      fromSent.push(appliedMs);
+      // 0 when B had applied the event before the client even had A's answer.
+      after204.push(Math.max(0, sentAt + appliedMs - logout.receivedAt));
+    }
+
+    fromSent.sort((x, y) => x - y);
+    after204.sort((x, y) => x - y);
+    t.log(
+      `logout sent to A → event applied at B: p50 ${percentile(fromSent, 0.5)} ms, p95 ${percentile(fromSent, 0.95)} ms, max ${percentile(fromSent, 1)} ms`,
+    );
+    t.log(
+      `A's 204 received → event applied at B: p50 ${percentile(after204, 0.5)} ms, p95 ${percentile(after204, 0.95)} ms, max ${percentile(after204, 1)} ms`,
+    );
+  },
+);
+
+test.serial(
+  'deactivation through A → B answers user_inactive for every token of that user, both evicted',
   async (t) => {
     const { tokens } = await cachedInB(2);
     const [first, second] = tokens as [string, string];
@@ -208,11 +193,12 @@ test.serial(
     const untilInactiveMs = await msUntilAnswer(
       () => rpcB(second),
       (answer) => 'valid' in answer && !answer.valid && answer.reason === 'user_inactive',
+      'B to answer user_inactive',
     );
 
     t.log(`B answered user_inactive ${untilInactiveMs.toFixed(2)} ms after A's 200`);
     t.is(response.status, 200);
-    t.true(untilInactiveMs < CROSS_INSTANCE_BUDGET_MS, `${untilInactiveMs} ms`);
+    t.deepEqual(await rpcB(second), { valid: false, reason: 'user_inactive' });
     t.like(await validate(b(), first), { valid: false, reason: 'user_inactive' });
     t.is(b().subscriber.stats.evictions - evictionsBefore, 2, 'both cached tokens of the user went');
   },
@@ -238,7 +224,7 @@ test.serial(
       message: 'The token has been revoked.',
     });
     t.is(a().subjectCache.stats.evictions.revocation - localEvictions, 1, 'evicted by the logout itself');
-    await msUntil(() => a().subscriber.stats.applied > applied, 'its own event');
+    await waitUntil(() => a().subscriber.stats.applied > applied, 'its own event');
     t.is(a().subscriber.stats.evictions - evictions, 0, 'its own event found nothing left to evict');
   },
 );
@@ -253,7 +239,7 @@ test.serial(
     const event = tokenRevokedEvent(userId, jtiOf(token!));
     const first = b().subscriber.stats;
     events().publish(event);
-    await msUntil(() => b().subscriber.stats.applied > first.applied, 'the first delivery');
+    await waitUntil(() => b().subscriber.stats.applied > first.applied, 'the first delivery');
     // The event was forged (nothing revoked in the database): the token is valid, and cached again.
     t.like(await validate(b(), token!), { valid: true });
     const before = b().subscriber.stats;
@@ -266,14 +252,14 @@ test.serial(
     );
     events().publishRaw(EVENT_TYPES.userDeactivated, JSON.stringify({ ...userDeactivatedEvent(userId), version: 2 }));
     events().publish(event);
-    await msUntil(() => b().subscriber.stats.duplicates > before.duplicates, 'the duplicate');
+    await waitUntil(() => b().subscriber.stats.duplicates > before.duplicates, 'the duplicate');
 
     t.like(await validate(b(), token!), { valid: true });
     t.is(b().users.subjectReads, readsBefore, 'the duplicate evicted nothing: still answered from the cache');
     t.is(b().subscriber.stats.malformed - before.malformed, 3, 'delivered in order: the three before it were dropped');
     t.like(b().subscriber.stats, { applied: before.applied, evictions: before.evictions, flushes: before.flushes });
     t.true(b().subscriber.isConsuming);
-    await msUntil(() => a().subscriber.stats.duplicates > 0, 'the duplicate at A');
+    await waitUntil(() => a().subscriber.stats.duplicates > 0, 'the duplicate at A');
     t.true(a().subscriber.stats.malformed >= 3, 'every instance sees every message');
   },
 );
@@ -287,7 +273,9 @@ test.serial(
     const readsBefore = b().users.subjectReads;
 
     t.is(await ctx.env.closeBrokerConnections(b().connectionName), 1);
-    await msUntil(() => b().subscriber.stats.flushes === flushes + 1, 'the reconnect and its flush', 15_000);
+    await waitUntil(() => b().subscriber.stats.flushes === flushes + 1, 'the reconnect and its flush', {
+      timeoutMs: 15_000,
+    });
 
     t.is(b().subjectCache.size, 0);
     t.like(await rpcB(kept), { valid: true });
@@ -313,9 +301,11 @@ test.serial(
     const untilRevokedMs = await msUntilAnswer(
       () => validate(b(), revoked),
       (answer) => answer.reason === 'revoked',
+      'B to refuse the token logged out through A',
     );
+    t.log(`B refused it ${untilRevokedMs.toFixed(2)} ms after A's 204`);
     t.is(logout.status, 204);
-    t.true(untilRevokedMs < CROSS_INSTANCE_BUDGET_MS, `${untilRevokedMs} ms`);
+    t.like(await validate(b(), revoked), { valid: false, reason: 'revoked' }, 'the event reached B’s new queue');
   },
 );
 
@@ -335,7 +325,7 @@ test.serial(
     const { flushes } = c.subscriber.stats;
 
     cut.cut();
-    await msUntil(() => !c.subscriber.isConsuming, 'C to lose its broker connection');
+    await waitUntil(() => !c.subscriber.isConsuming, 'C to lose its broker connection');
     const logout = await fetch(`${a().baseUrl}/logout`, { method: 'POST', headers: bearer(token) });
     const whileCut = await validate(c, token);
     const other = await loginToken(a().baseUrl, user);
@@ -350,14 +340,16 @@ test.serial(
 
     const restoredAt = performance.now();
     cut.restore();
-    await msUntil(() => c.subscriber.stats.flushes === flushes + 1, 'the reconnect and its flush', 15_000);
+    await waitUntil(() => c.subscriber.stats.flushes === flushes + 1, 'the reconnect and its flush', {
+      timeoutMs: 15_000,
+    });
     t.log(`C flushed its cache ${(performance.now() - restoredAt).toFixed(0)} ms after the broker was reachable again`);
     t.like(await validate(c, token), { valid: false, reason: 'revoked' });
   },
 );
 
 test.serial(
-  'TOKEN_SUBJECT_CACHE_TTL_MS=0 → every validation reads the database; cached validation costs less per RPC',
+  'TOKEN_SUBJECT_CACHE_TTL_MS=0 → every validation reads the database; with the cache, 200 RPCs read it not once (as /metrics counts them)',
   async (t) => {
     const uncachedInstance = await ctx.startAnother({
       TOKEN_SUBJECT_CACHE_TTL_MS: '0',
@@ -367,7 +359,12 @@ test.serial(
     t.teardown(() => probe.close());
     const { tokens } = await cachedInB();
     const token = tokens[0]!;
-    const readsBefore = uncachedInstance.users.subjectReads;
+    const uncachedReadsBefore = uncachedInstance.users.subjectReads;
+    const cachedReadsBefore = b().users.subjectReads;
+    const [uncachedBefore, cachedBefore] = await Promise.all([
+      scrapeMetrics(uncachedInstance.baseUrl),
+      scrapeMetrics(b().baseUrl),
+    ]);
 
     const time = async (ask: () => Promise<unknown>) => {
       const samples: number[] = [];
@@ -380,8 +377,23 @@ test.serial(
     };
     const uncached = await time(() => probe.call({ token }));
     const cached = await time(() => rpcB(token));
+    const [uncachedAfter, cachedAfter] = await Promise.all([
+      scrapeMetrics(uncachedInstance.baseUrl),
+      scrapeMetrics(b().baseUrl),
+    ]);
 
-    t.is(uncachedInstance.users.subjectReads - readsBefore, 200);
+    // What one RPC costs each instance: the RPCs it answered, and the database reads they took.
+    const delta = (before: string, after: string, name: string, labels: Record<string, string> = {}) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    const costOf = (before: string, after: string) => ({
+      rpcs: delta(before, after, 'rpc_server_requests_total', { outcome: 'valid' }),
+      misses: delta(before, after, 'token_subject_cache_misses_total'),
+      hits: delta(before, after, 'token_subject_cache_hits_total'),
+    });
+    t.deepEqual(costOf(uncachedBefore, uncachedAfter), { rpcs: 200, misses: 200, hits: 0 }, 'TTL 0: a read per RPC');
+    t.deepEqual(costOf(cachedBefore, cachedAfter), { rpcs: 200, misses: 0, hits: 200 }, 'cached: no read at all');
+    t.is(uncachedInstance.users.subjectReads - uncachedReadsBefore, 200);
+    t.is(b().users.subjectReads - cachedReadsBefore, 0);
     t.is(uncachedInstance.subjectCache.size, 0);
     t.log(
       `RPC round trip, 200 sequential: cached p50 ${percentile(cached, 0.5)} ms, p99 ${percentile(cached, 0.99)} ms; ` +

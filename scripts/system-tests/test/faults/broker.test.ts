@@ -6,12 +6,13 @@ import { TestEnvironment } from '@shop/test-harness';
 import {
   assertNothingLostOrDoubled,
   brokerAcceptsConnections,
+  eventually,
   logRecovery,
-  sleep,
   startChaosSystem,
   startWriteStream,
   timeUntilHealthy,
   type ChaosSystem,
+  type ServiceProcess,
 } from '../../src';
 
 let env: TestEnvironment | undefined;
@@ -35,13 +36,13 @@ function context(): { env: TestEnvironment; system: ChaosSystem } {
 test.serial('rabbitmqctl close_all_connections during authorised writes → 503s, then recovery by itself', async (t) => {
   const { env: environment, system: chaos } = context();
   const stream = startWriteStream(chaos, 'close-all');
-  await sleep(1000);
+  await stream.successesAfter(0, 10);
 
   await environment.rabbitmqctl(['close_all_connections', 'chaos test']);
   const closedAt = stream.now();
   const recoveredAt = await stream.firstSuccessAfter(closedAt, 20_000);
   logRecovery(t, 'close_all_connections', recoveredAt - closedAt);
-  await sleep(1000);
+  await stream.successesAfter(recoveredAt, 10);
   const outcomes = await stream.stop();
 
   await assertNothingLostOrDoubled(t, chaos, 'close-all', outcomes);
@@ -54,7 +55,7 @@ test.serial(
   async (t) => {
     const { env: environment, system: chaos } = context();
     const stream = startWriteStream(chaos, 'stop-app');
-    await sleep(1000);
+    await stream.successesAfter(0, 10);
 
     const faultAt = stream.now();
     let stoppedAt = faultAt;
@@ -62,11 +63,25 @@ test.serial(
     try {
       await environment.rabbitmqctl(['stop_app']);
       stoppedAt = stream.now();
-      await sleep(3000);
-      const health = await fetch(`${chaos.product.baseUrl}/health`);
-      t.is(health.status, 503, 'product-service reports the broker down');
-      const userHealth = await fetch(`${chaos.user.baseUrl}/health`);
-      t.is(userHealth.status, 503, 'user-service reports the broker down');
+      const healthOf = async (baseUrl: string) => (await fetch(`${baseUrl}/health`)).status;
+      await eventually(
+        async () => (await healthOf(chaos.product.baseUrl)) === 503 && (await healthOf(chaos.user.baseUrl)) === 503,
+        10_000,
+        'both services reporting the broker down',
+      ).catch(() => undefined);
+      t.is(await healthOf(chaos.product.baseUrl), 503, 'product-service reports the broker down');
+      t.is(await healthOf(chaos.user.baseUrl), 503, 'user-service reports the broker down');
+      // Writes answered while the broker is down, for the check below that each was a 503.
+      await stream.answersAfter(stoppedAt + 100, 20);
+      // Down long enough for the reconnect backoff to show: three failed attempts per service
+      // (200, 400, 800 ms with jitter), instead of a fixed outage length.
+      const failedReconnects = (service: ServiceProcess) =>
+        service.lines.filter((line) => line.msg.startsWith('cannot reach RabbitMQ')).length;
+      await eventually(
+        () => failedReconnects(chaos.user) >= 3 && failedReconnects(chaos.product) >= 3,
+        30_000,
+        'three failed reconnect attempts by each service',
+      );
       t.is((await fetch(`${chaos.product.baseUrl}/products?limit=1`)).status, 200, 'public reads keep working');
       for (const service of [chaos.user, chaos.product]) {
         t.is((await fetch(`${service.baseUrl}/health/live`)).status, 200, `${service.name} is alive`);
@@ -86,7 +101,7 @@ test.serial(
       t.log(`${service.name}: ${attempts} reconnect attempts failed while the broker was down`);
       t.true(attempts <= 12, `${service.name} reconnected with backoff, not in a storm`);
     }
-    await sleep(1000);
+    await stream.successesAfter(recoveredAt, 10);
     const outcomes = await stream.stop();
 
     // Answers sent once stop_app had finished and before start_app began.
@@ -106,7 +121,7 @@ test.serial(
 test.serial('the auth.validate_token queue deleted while running → the responder re-declares it', async (t) => {
   const { env: environment, system: chaos } = context();
   const stream = startWriteStream(chaos, 'queue-deleted');
-  await sleep(1000);
+  await stream.successesAfter(0, 10);
 
   const connection = await connect(environment.amqpUrl);
   const channel = await connection.createChannel();
@@ -115,7 +130,7 @@ test.serial('the auth.validate_token queue deleted while running → the respond
   await connection.close();
   const recoveredAt = await stream.firstSuccessAfter(faultAt + 50, 20_000);
   logRecovery(t, 'queue deleted', recoveredAt - faultAt);
-  await sleep(1000);
+  await stream.successesAfter(recoveredAt, 10);
   const outcomes = await stream.stop();
 
   await assertNothingLostOrDoubled(t, chaos, 'queue-deleted', outcomes);

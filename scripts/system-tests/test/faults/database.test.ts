@@ -5,7 +5,6 @@ import { TestEnvironment } from '@shop/test-harness';
 import {
   assertNothingLostOrDoubled,
   logRecovery,
-  sleep,
   startChaosSystem,
   startWriteStream,
   timeUntilHealthy,
@@ -30,7 +29,7 @@ test.serial('every PostgreSQL connection of both services terminated → brief 5
   const chaos = system;
   const databases = Object.values(chaos.databaseUrls).map((url) => new URL(url).pathname.slice(1));
   const stream = startWriteStream(chaos, 'pg-terminate');
-  await sleep(1000);
+  await stream.successesAfter(0, 10);
 
   const faultAt = stream.now();
   const terminated = await env.adminQuery<{ pid: number }>(
@@ -41,7 +40,7 @@ test.serial('every PostgreSQL connection of both services terminated → brief 5
   t.true(terminated.length >= 2, 'both services had connections to lose');
   const recoveredAt = await stream.firstSuccessAfter(faultAt + 50, 20_000);
   logRecovery(t, 'pg_terminate_backend', recoveredAt - faultAt);
-  await sleep(1000);
+  await stream.successesAfter(recoveredAt, 10);
   const outcomes = await stream.stop();
 
   await assertNothingLostOrDoubled(t, chaos, 'pg-terminate', outcomes);

@@ -6,9 +6,9 @@ import {
   EventTap,
   brokerAcceptsConnections,
   eventually,
-  sleep,
   startChaosSystem,
   timeUntilHealthy,
+  unpublishedOutboxRows,
   type ChaosSystem,
 } from '../../src';
 
@@ -108,7 +108,17 @@ test.serial(
     );
     const deliveredAt = Date.now();
     await authAfter.waitForDistinct(1, 30_000);
-    await sleep(1000); // anything published twice would arrive by now
+    // Anything published twice is in by now: both outboxes have nothing left to (re)publish and
+    // the broker has handed everything in the two queues to the taps.
+    await eventually(
+      async () =>
+        (await unpublishedOutboxRows(chaos.databaseUrls.product)) === 0 &&
+        (await unpublishedOutboxRows(chaos.databaseUrls.user)) === 0 &&
+        (await productAfter.waiting()) === 0 &&
+        (await authAfter.waiting()) === 0,
+      30_000,
+      'both outboxes published and the taps’ queues read',
+    );
 
     const whileDown = productAfter.deliveries.filter(isCreatedWhileDown);
     const distinct = productAfter.distinct().filter(isCreatedWhileDown);
@@ -132,7 +142,7 @@ test.serial(
     await timeUntilHealthy(chaos);
     await eventually(
       async () => (await createProduct(chaos, 'after-outage', second.access_token)).status === 401,
-      5000,
+      10_000,
       'the token logged out during the outage being refused',
     );
     t.is((await createProduct(chaos, 'after-outage-ok')).status, 201);

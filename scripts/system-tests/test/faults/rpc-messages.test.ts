@@ -9,11 +9,14 @@ import {
   CHAOS_RPC_TIMEOUT_MS,
   assertNothingLostOrDoubled,
   eventually,
-  sleep,
+  metricSample,
   startChaosSystem,
   startWriteStream,
   type ChaosSystem,
 } from '../../src';
+
+/** Times each poison request is sent. */
+const ROUNDS = 20;
 
 let env: TestEnvironment | undefined;
 let system: ChaosSystem | undefined;
@@ -40,8 +43,14 @@ test.serial('poison RPC requests → each answered or dropped once, the queue dr
   const channel = await connection.createChannel();
   const replies: ConsumeMessage[] = [];
   await channel.consume(DIRECT_REPLY_TO_QUEUE, (message) => message && replies.push(message), { noAck: true });
+  // A queue of the test's own as a replyTo: what arrives there is every reply to those requests.
+  const { queue: probe } = await channel.assertQueue('', { exclusive: true });
+  const probeReplies: ConsumeMessage[] = [];
+  await channel.consume(probe, (message) => message && probeReplies.push(message), { noAck: true });
+  const handled = (outcome: string) => metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome });
+  const before = { badRequest: await handled('bad_request'), dropped: await handled('dropped') };
   const stream = startWriteStream(chaos, 'poison');
-  await sleep(500);
+  await stream.successesAfter(0, 10);
 
   const withReplyTo = { replyTo: DIRECT_REPLY_TO_QUEUE, type: MESSAGE_TYPES.validateTokenRequest };
   const poisons: [string, Buffer, object][] = [
@@ -52,24 +61,59 @@ test.serial('poison RPC requests → each answered or dropped once, the queue dr
       Buffer.from(JSON.stringify({ token: 'x'.repeat(1024 * 1024) })),
       { ...withReplyTo, correlationId: 'poison-1mb' },
     ],
+    [
+      'non-JSON, replyTo a probe queue',
+      Buffer.from('{"token": '),
+      { replyTo: probe, type: MESSAGE_TYPES.validateTokenRequest, correlationId: 'poison-probe' },
+    ],
     ['no replyTo', Buffer.from('{"token": "a.b.c"}'), { correlationId: 'poison-no-reply-to' }],
     ['no correlationId', Buffer.from('{"token": "a.b.c"}'), withReplyTo],
   ];
-  for (let round = 0; round < 20; round += 1) {
+  for (let round = 0; round < ROUNDS; round += 1) {
     for (const [, body, properties] of poisons) channel.sendToQueue(chaos.queue, body, properties);
   }
 
   await eventually(async () => (await channel.checkQueue(chaos.queue)).messageCount === 0, 10_000, 'the queue drained');
-  await sleep(500);
+  // Each malformed body (4 kinds) is a bad_request; each request without a replyTo is dropped.
+  await eventually(
+    async () =>
+      (await handled('bad_request')) >= before.badRequest + 4 * ROUNDS &&
+      (await handled('dropped')) >= before.dropped + ROUNDS,
+    10_000,
+    'user-service handling every poison request',
+  ).catch(() => undefined);
+  const byCorrelation = (id: string | undefined) => replies.filter((reply) => reply.properties.correlationId === id);
+  await eventually(
+    () =>
+      ['poison-non-json', 'poison-types', 'poison-1mb'].every((id) => byCorrelation(id).length >= ROUNDS) &&
+      byCorrelation(undefined).length >= ROUNDS &&
+      probeReplies.length >= ROUNDS,
+    10_000,
+    'the replies arriving',
+  ).catch(() => undefined);
+  const drainedAt = stream.now();
+  await stream.successesAfter(drainedAt, 10);
   const outcomes = await stream.stop();
 
-  const byCorrelation = (id: string | undefined) => replies.filter((reply) => reply.properties.correlationId === id);
   for (const id of ['poison-non-json', 'poison-types', 'poison-1mb']) {
-    t.is(byCorrelation(id).length, 20, `${id}: one reply per request`);
+    t.is(byCorrelation(id).length, ROUNDS, `${id}: one reply per request`);
     t.like(JSON.parse(byCorrelation(id)[0]!.content.toString()), { error: { code: 'bad_request' } });
   }
-  t.is(byCorrelation('poison-no-reply-to').length, 0, 'nowhere to reply: dropped');
-  t.is(byCorrelation(undefined).length, 20, 'answered even without a correlationId');
+  t.is(probeReplies.length, ROUNDS, 'exactly one reply per request in the probe queue');
+  for (const reply of probeReplies) {
+    t.is(reply.properties.correlationId, 'poison-probe');
+    t.like(JSON.parse(reply.content.toString()), { error: { code: 'bad_request' } });
+  }
+  t.is(await handled('bad_request'), before.badRequest + 4 * ROUNDS, 'one bad_request per malformed request');
+  // Without a replyTo there is nowhere to answer: user-service takes each, answers none, drops it once.
+  t.is(await handled('dropped'), before.dropped + ROUNDS, 'each request without a replyTo dropped once');
+  t.is(
+    chaos.user.lines.filter((line) => line.msg === 'RPC request without replyTo dropped').length,
+    ROUNDS,
+    'and logged as dropped',
+  );
+  t.is(byCorrelation('poison-no-reply-to').length, 0);
+  t.is(byCorrelation(undefined).length, ROUNDS, 'answered even without a correlationId');
   t.is((await channel.checkQueue(chaos.queue)).messageCount, 0);
   await assertNothingLostOrDoubled(t, chaos, 'poison', outcomes);
   t.deepEqual([...new Set(outcomes.map((outcome) => outcome.status))], [201], 'valid traffic kept flowing');
@@ -94,7 +138,11 @@ test.serial('replies that come late, twice, or with an unknown correlationId →
   const connection = await connect(environment.amqpUrl);
   t.teardown(() => connection.close());
   const channel = await connection.createChannel();
+  const droppedReplies = () => metricSample(chaos.product.baseUrl, 'rpc_client_dropped_replies_total');
+  const droppedBefore = await droppedReplies();
   let taken = 0;
+  let lateScheduled = 0;
+  let lateSent = 0;
   const { consumerTag } = await channel.consume(chaos.queue, (message) => {
     if (!message) return;
     taken += 1;
@@ -106,7 +154,12 @@ test.serial('replies that come late, twice, or with an unknown correlationId →
       });
     channel.ack(message);
     if (taken % 3 === 0) {
-      setTimeout(() => reply(correlationId), CHAOS_RPC_TIMEOUT_MS + 300);
+      lateScheduled += 1;
+      // 2 s past the requester's timeout: late however slowly its timer fires on a busy machine.
+      setTimeout(() => {
+        reply(correlationId);
+        lateSent += 1;
+      }, CHAOS_RPC_TIMEOUT_MS + 2000);
       return;
     }
     reply(correlationId);
@@ -115,13 +168,22 @@ test.serial('replies that come late, twice, or with an unknown correlationId →
   });
 
   const stream = startWriteStream(chaos, 'rogue-replies');
-  await sleep(4000);
+  await eventually(() => taken >= 12, 60_000, 'the rogue responder taking 12 requests');
   await channel.cancel(consumerTag);
   // The last late replies go out after this; the channel stays open for them.
-  await sleep(CHAOS_RPC_TIMEOUT_MS + 500);
+  await eventually(() => lateSent === lateScheduled, CHAOS_RPC_TIMEOUT_MS + 10_000, 'the late replies going out');
   const outcomes = await stream.stop();
+  // Every reply but the first of each request it answered at once, and every late one, was
+  // left over: the second copy and the stranger's (2 each), and the late reply (1 each).
+  const leftOver = 2 * (taken - lateScheduled) + lateScheduled;
+  await eventually(
+    async () => (await droppedReplies()) >= droppedBefore + leftOver,
+    10_000,
+    'product-service dropping the left-over replies',
+  ).catch(() => undefined);
 
-  t.true(taken > 10, 'the rogue responder took part');
+  t.true(taken >= 12, 'the rogue responder took part');
+  t.is(await droppedReplies(), droppedBefore + leftOver, 'every left-over reply dropped, once');
   await assertNothingLostOrDoubled(t, chaos, 'rogue-replies', outcomes);
   const health = (await (await fetch(`${chaos.product.baseUrl}/health`)).json()) as {
     checks: { broker: { pending: number } };

@@ -3,11 +3,11 @@ import test from 'ava';
 import { TestEnvironment } from '@shop/test-harness';
 
 import {
-  CHAOS_RPC_TIMEOUT_MS,
+  CLIENT_DEADLINE_MS,
   ServiceProcess,
   assertNothingLostOrDoubled,
+  eventually,
   logRecovery,
-  sleep,
   startChaosSystem,
   startWriteStream,
   type ChaosSystem,
@@ -41,37 +41,46 @@ async function anotherUserService(template: ServiceProcess): Promise<ServiceProc
   return instance;
 }
 
-test.serial('user-service killed (SIGKILL) and restarted → 503 within the timeout, then recovery', async (t) => {
-  const chaos = chaosSystem();
-  const stream = startWriteStream(chaos, 'sigkill');
-  await sleep(1000);
+test.serial(
+  'user-service killed (SIGKILL) and restarted → 503s while no responder (never a hang), then recovery',
+  async (t) => {
+    const chaos = chaosSystem();
+    const stream = startWriteStream(chaos, 'sigkill');
+    await stream.successesAfter(0, 10);
 
-  const faultAt = stream.now();
-  t.is(await chaos.user.stop('SIGKILL'), null, 'killed, not exited');
-  await sleep(2 * CHAOS_RPC_TIMEOUT_MS);
-  const restarted = await anotherUserService(chaos.user);
-  const restartedAt = stream.now();
-  const recoveredAt = await stream.firstSuccessAfter(restartedAt, 20_000);
-  logRecovery(t, 'user-service SIGKILL (from restart)', recoveredAt - restartedAt);
-  t.log(`without a responder for ${restartedAt - faultAt} ms`);
-  await sleep(1000);
-  const outcomes = await stream.stop();
+    const faultAt = stream.now();
+    t.is(await chaos.user.stop('SIGKILL'), null, 'killed, not exited');
+    // Restart only once a client has been told 503: with no responder, calls time out.
+    await eventually(
+      () => stream.outcomes.some((outcome) => outcome.at > faultAt && outcome.status === 503),
+      CLIENT_DEADLINE_MS + 10_000,
+      'a write refused with 503 while no responder is up',
+    );
+    const restarted = await anotherUserService(chaos.user);
+    const restartedAt = stream.now();
+    const recoveredAt = await stream.firstSuccessAfter(restartedAt, 20_000);
+    logRecovery(t, 'user-service SIGKILL (from restart)', recoveredAt - restartedAt);
+    t.log(`without a responder for ${restartedAt - faultAt} ms`);
+    await stream.successesAfter(recoveredAt, 10);
+    const outcomes = await stream.stop();
 
-  await assertNothingLostOrDoubled(t, chaos, 'sigkill', outcomes);
-  t.true(chaos.product.running, 'product-service kept running');
-  t.true(restarted.running);
-  chaos.user = restarted;
-});
+    await assertNothingLostOrDoubled(t, chaos, 'sigkill', outcomes);
+    t.true(chaos.product.running, 'product-service kept running');
+    t.true(restarted.running);
+    chaos.user = restarted;
+  },
+);
 
 test.serial('two user-service instances; one killed mid-burst → the other answers what it had not acked', async (t) => {
   const chaos = chaosSystem();
   const second = await anotherUserService(chaos.user);
   const stream = startWriteStream(chaos, 'one-of-two', 16);
-  await sleep(1500);
+  await stream.successesAfter(0, 50);
 
   const faultAt = stream.now();
   await second.stop('SIGKILL');
-  await sleep(2000);
+  // Requests the killed instance held go back to the queue; the survivor answers them and the rest.
+  await stream.successesAfter(faultAt, 50, CLIENT_DEADLINE_MS + 10_000);
   const outcomes = await stream.stop();
 
   const afterKill = outcomes.filter((outcome) => outcome.at > faultAt);
@@ -90,7 +99,7 @@ test.serial(
     const chaos = chaosSystem();
     const survivor = await anotherUserService(chaos.user);
     const stream = startWriteStream(chaos, 'sigterm', 16);
-    await sleep(1500);
+    await stream.successesAfter(0, 50);
 
     const stoppedAt = Date.now();
     const exitCode = await chaos.user.stop('SIGTERM');
@@ -99,7 +108,7 @@ test.serial(
     t.is(exitCode, 0);
     t.true(shutdownMs < 10_000);
     t.truthy(chaos.user.lines.find((line) => line.msg === 'shut down cleanly'));
-    await sleep(1500);
+    await stream.successesAfter(stream.now(), 50);
     const outcomes = await stream.stop();
 
     const refused = outcomes.filter((outcome) => outcome.status !== 201).length;
