@@ -1,9 +1,10 @@
 import test from 'ava';
 import { QueryTypes } from 'sequelize';
 
+import { call, type CallOptions, expectProblem, INTERNALS } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { insertProduct, newUserId, productInput } from '../helpers/factories';
-import { expectProblem, INTERNALS, rawCall, type CallOptions } from '../helpers/http';
 import type { ProductRow } from '../helpers/product-service';
 import { useProductService } from '../helpers/use-product-service';
 
@@ -44,7 +45,7 @@ interface Case {
 
 const json = (value: unknown): CallOptions => ({ json: value });
 const raw = (text: string, contentType = 'application/json'): CallOptions => ({
-  rawBody: text,
+  raw: text,
   headers: { 'content-type': contentType },
 });
 const product = (overrides: Record<string, unknown>) => json({ ...productInput(), ...overrides });
@@ -82,7 +83,7 @@ const everyRoute: Case[] = ROUTES.flatMap(([method, path]): Case[] => [
     title: 'a gzip body that does not inflate',
     method,
     path,
-    request: { rawBody: 'not gzip', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+    request: { raw: 'not gzip', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
     status: 400,
   },
 ]);
@@ -543,7 +544,7 @@ for (const c of [...everyRoute, ...everyBodyRoute, ...create, ...update, ...remo
     const request = { ...(isWrite && !c.anonymous ? { token: ownerToken() } : {}), ...c.request };
     const before = await snapshot();
 
-    const response = await rawCall<PublicProduct>(ctx.service.baseUrl, c.method, path, request);
+    const response = await call<PublicProduct>(ctx.service.baseUrl, c.method, path, request);
 
     t.true(response.status < 500, `${response.status} ${response.text}`);
     t.notRegex(response.text, INTERNALS);
@@ -571,16 +572,16 @@ for (const c of [...everyRoute, ...everyBodyRoute, ...create, ...update, ...remo
 
 test.serial('GET and DELETE ignore a body they do not read, in any other media type', async (t) => {
   for (const [path, status] of Object.entries(OK_STATUSES)) {
-    const response = await rawCall(ctx.service.baseUrl, 'GET', path, {
-      rawBody: 'anything',
+    const response = await call(ctx.service.baseUrl, 'GET', path, {
+      raw: 'anything',
       headers: { 'content-type': 'text/plain' },
     });
     t.is(response.status, status, path);
   }
   const row = await insertProduct(ctx.db, { ownerId });
-  const deleted = await rawCall(ctx.service.baseUrl, 'DELETE', `/products/${row.id}`, {
+  const deleted = await call(ctx.service.baseUrl, 'DELETE', `/products/${row.id}`, {
     token: ownerToken(),
-    rawBody: 'anything',
+    raw: 'anything',
     headers: { 'content-type': 'text/plain' },
   });
   t.is(deleted.status, 204);
@@ -588,11 +589,11 @@ test.serial('GET and DELETE ignore a body they do not read, in any other media t
 
 test.serial('a stored script is returned escaped inside JSON (\\u003c…), and reads back verbatim', async (t) => {
   const name = '<img src=x onerror=alert(1)>&';
-  const created = await rawCall<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
+  const created = await call<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
     token: ownerToken(),
     json: productInput({ name }),
   });
-  const read = await rawCall<PublicProduct>(ctx.service.baseUrl, 'GET', `/products/${created.body.id}`);
+  const read = await call<PublicProduct>(ctx.service.baseUrl, 'GET', `/products/${created.body.id}`);
 
   t.is(created.status, 201);
   t.is(read.body.name, name);
@@ -605,9 +606,9 @@ test.serial('a stored script is returned escaped inside JSON (\\u003c…), and r
 
 test.serial('a `__proto__` key is dropped, never merged into the product', async (t) => {
   const before = (await snapshot()).length;
-  const response = await rawCall<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
+  const response = await call<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
     token: ownerToken(),
-    rawBody: '{"__proto__":{"owner_id":1,"price":5},"name":"Proto","quantity":1}',
+    raw: '{"__proto__":{"owner_id":1,"price":5},"name":"Proto","quantity":1}',
     headers: { 'content-type': 'application/json' },
   });
 

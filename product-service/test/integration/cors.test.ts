@@ -1,6 +1,7 @@
 import test from 'ava';
 
-import { rawCall } from '../helpers/http';
+import { call } from '@shop/test-harness';
+
 import { useProductService } from '../helpers/use-product-service';
 
 // How CORS answers is shared-runtime's (its test/integration/cors.test.ts); what is product-service's
@@ -9,7 +10,7 @@ const ALLOWED = 'https://shop.example';
 const ctx = useProductService({ CORS_ORIGINS: ALLOWED });
 
 test('CORS → a preflight for a write from an origin of CORS_ORIGINS is 204 allowing the methods product-service’s routes answer', async (t) => {
-  const response = await rawCall(ctx.service.baseUrl, 'OPTIONS', '/products/1', {
+  const response = await call(ctx.service.baseUrl, 'OPTIONS', '/products/1', {
     headers: {
       origin: ALLOWED,
       'access-control-request-method': 'PATCH',

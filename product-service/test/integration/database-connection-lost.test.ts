@@ -3,8 +3,9 @@ import { Client } from 'pg';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
 
+import { call } from '@shop/test-harness';
+
 import { insertProduct, newUserId } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();

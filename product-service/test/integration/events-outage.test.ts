@@ -2,12 +2,11 @@ import test from 'ava';
 import { QueryTypes } from 'sequelize';
 
 import type { ProductEvent } from '@shop/shared-contracts';
-import { EventListener, TcpProxy, TestEnvironment, waitUntil } from '@shop/test-harness';
+import { call, EventListener, TcpProxy, TestEnvironment, waitUntil } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import type { TokenValidator } from '../../src/services/token-validator';
 import { newUserId, productInput } from '../helpers/factories';
-import { call } from '../helpers/http';
 import {
   openTestDatabase,
   startProductService,

@@ -13,11 +13,10 @@ import {
   type ProductEvent,
 } from '@shop/shared-contracts';
 
-import { EventListener, type ReceivedEvent } from '@shop/test-harness';
+import { call, EventListener, type ReceivedEvent } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { newUserId, productInput } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();

@@ -4,9 +4,10 @@ import { QueryTypes } from 'sequelize';
 
 import { PROBLEM_CONTENT_TYPE, problemDetailsSchema, validateMessage } from '@shop/shared-contracts';
 
+import { type ApiResponse, call, type CallOptions, INTERNALS } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { insertProduct, newUserId } from '../helpers/factories';
-import { INTERNALS, rawCall, type ApiResponse, type CallOptions } from '../helpers/http';
 import type { ProductRow } from '../helpers/product-service';
 import { useProductService } from '../helpers/use-product-service';
 
@@ -101,7 +102,7 @@ const request: fc.Arbitrary<CallOptions> = fc.oneof(
     arbitrary: fc
       .tuple(productLike, fc.constantFrom('1e999', '-0', '99999999999999999999', '1e-999', '-1e308'))
       .map(([base, number]) => ({
-        rawBody: JSON.stringify(base).replace(/^\{/, `{"price":${number},"quantity":${number},`).replace(/,\}$/, '}'),
+        raw: JSON.stringify(base).replace(/^\{/, `{"price":${number},"quantity":${number},`).replace(/,\}$/, '}'),
         headers: { 'content-type': 'application/json' },
       })),
   },
@@ -112,11 +113,11 @@ const request: fc.Arbitrary<CallOptions> = fc.oneof(
         fc.constantFrom('text/plain', 'application/json', 'application/merge-patch+json'),
         fc.string({ unit: 'binary', maxLength: 60 }),
       )
-      .map(([contentType, raw]) => ({ rawBody: raw, headers: { 'content-type': contentType } })),
+      .map(([contentType, raw]) => ({ raw: raw, headers: { 'content-type': contentType } })),
   },
 );
 
-function assertWellFormed(t: ExecutionContext, response: ApiResponse<unknown>, allowed: number[]): void {
+function assertWellFormed(t: ExecutionContext, response: ApiResponse, allowed: number[]): void {
   if (response.status >= 500 || !allowed.includes(response.status)) {
     throw new Error(`unexpected ${response.status}: ${response.text}`);
   }
@@ -155,7 +156,7 @@ for (const method of ['POST', 'PUT', 'PATCH'] as const) {
       await fc.assert(
         fc.asyncProperty(request, async (options) => {
           const before = await snapshot();
-          const response = await rawCall<PublicProduct>(ctx.service.baseUrl, method, path, { ...options, token });
+          const response = await call<PublicProduct>(ctx.service.baseUrl, method, path, { ...options, token });
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           assertWellFormed(t, response, method === 'POST' ? [201, 400, 415, 422] : [200, 400, 415, 422]);
           const after = await snapshot();

@@ -3,9 +3,10 @@ import type { Express } from 'express';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
 
+import { call } from '@shop/test-harness';
+
 import { openApiDocument } from '../../src/api/openapi';
 import { insertProduct, newUserId } from '../helpers/factories';
-import { call, rawCall } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
@@ -84,9 +85,12 @@ test('GET /openapi.json → every documented error response refers to a defined 
   }
 });
 
-test('GET /docs → the Swagger UI page', async (t) => {
-  const response = await call<string>(ctx.service.baseUrl, 'GET', '/docs');
+test('GET /docs → redirected to /docs/, the Swagger UI page', async (t) => {
+  const redirect = await call(ctx.service.baseUrl, 'GET', '/docs');
+  const response = await call<string>(ctx.service.baseUrl, 'GET', '/docs/');
 
+  t.is(redirect.status, 301);
+  t.is(redirect.headers.get('location'), '/docs/');
   t.is(response.status, 200);
   t.regex(response.body, /swagger-ui/);
 });
@@ -178,10 +182,10 @@ test('problem bodies carry the request id and never a stack trace or SQL', async
 });
 
 test('CORS is off by default → no CORS header for any origin, and no preflight is granted', async (t) => {
-  const read = await rawCall(ctx.service.baseUrl, 'GET', '/products?limit=1', {
+  const read = await call(ctx.service.baseUrl, 'GET', '/products?limit=1', {
     headers: { origin: 'https://shop.example' },
   });
-  const preflight = await rawCall(ctx.service.baseUrl, 'OPTIONS', '/products', {
+  const preflight = await call(ctx.service.baseUrl, 'OPTIONS', '/products', {
     headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
   });
 
@@ -199,7 +203,7 @@ test("security headers → helmet's set on every response, and no X-Powered-By",
     ['GET', '/products/abc'],
     ['GET', '/nope'],
   ] as const) {
-    const response = await rawCall(ctx.service.baseUrl, method, path);
+    const response = await call(ctx.service.baseUrl, method, path);
     t.is(response.headers.get('x-content-type-options'), 'nosniff', path);
     t.is(response.headers.get('x-frame-options'), 'SAMEORIGIN', path);
     t.truthy(response.headers.get('content-security-policy'), path);

@@ -1,9 +1,10 @@
 import test from 'ava';
 import { Writable } from 'node:stream';
 
+import { call } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { newUserId, productInput } from '../helpers/factories';
-import { rawCall } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 /** Every log line the service writes, at the most verbose level. */
@@ -25,17 +26,17 @@ test.serial(
     const refused = ctx.responder.tokenFor({ reply: 'invalid', reason: 'bad_signature' });
     const failing = ctx.responder.tokenFor({ reply: 'error' });
 
-    const created = await rawCall<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
+    const created = await call<PublicProduct>(ctx.service.baseUrl, 'POST', '/products', {
       token,
       json: productInput(),
       headers: { cookie: `session=${token}` },
     });
-    await rawCall(ctx.service.baseUrl, 'PATCH', `/products/${created.body.id}`, { token, json: { quantity: 9 } });
-    await rawCall(ctx.service.baseUrl, 'PUT', `/products/${created.body.id}`, { token, json: { price: 'bad' } });
-    await rawCall(ctx.service.baseUrl, 'POST', '/products', { token: refused, json: productInput() });
-    await rawCall(ctx.service.baseUrl, 'POST', '/products', { token: failing, json: productInput() });
-    await rawCall(ctx.service.baseUrl, 'GET', `/products?access_token=${token}`, { token });
-    await rawCall(ctx.service.baseUrl, 'DELETE', `/products/${created.body.id}`, { token });
+    await call(ctx.service.baseUrl, 'PATCH', `/products/${created.body.id}`, { token, json: { quantity: 9 } });
+    await call(ctx.service.baseUrl, 'PUT', `/products/${created.body.id}`, { token, json: { price: 'bad' } });
+    await call(ctx.service.baseUrl, 'POST', '/products', { token: refused, json: productInput() });
+    await call(ctx.service.baseUrl, 'POST', '/products', { token: failing, json: productInput() });
+    await call(ctx.service.baseUrl, 'GET', `/products?access_token=${token}`, { token });
+    await call(ctx.service.baseUrl, 'DELETE', `/products/${created.body.id}`, { token });
 
     t.is(created.status, 201);
     const log = lines.join('\n');

@@ -4,11 +4,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { TestEnvironment, waitUntil } from '@shop/test-harness';
+import { AuthEventPublisher, call, TestEnvironment, tokenRevokedEvent, waitUntil } from '@shop/test-harness';
 
-import { AuthEventPublisher, tokenRevokedEvent } from '../helpers/auth-events';
 import { newUserId, productInput } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { TestResponder } from '../helpers/test-responder';
 
 const MAIN = path.resolve(__dirname, '../../src/main.js');

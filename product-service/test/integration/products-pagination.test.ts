@@ -1,9 +1,10 @@
 import test from 'ava';
 
+import { call } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { insertProduct } from '../helpers/factories';
 import type { ProductRow } from '../helpers/product-service';
-import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 // This file's database holds only the rows made here, so totals are exact.

@@ -1,11 +1,10 @@
 import test from 'ava';
 
 import type { FieldError, ProblemDetails } from '@shop/shared-contracts';
-import { EVENTUALLY_MS } from '@shop/test-harness';
+import { call, EVENTUALLY_MS } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { insertProduct, newUserId } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();

@@ -2,9 +2,10 @@ import test from 'ava';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
 
+import { call } from '@shop/test-harness';
+
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { insertProduct, newUserId, productInput } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
@@ -136,7 +137,7 @@ for (const [label, field, value, type] of [
 test('POST /products → 400 for a body that is not JSON', async (t) => {
   const response = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', {
     token: tokenOf(newUserId()),
-    rawBody: '{"name": "x",',
+    raw: '{"name": "x",',
     headers: { 'content-type': 'application/json' },
   });
 
@@ -149,7 +150,7 @@ test('POST /products → 415 for a body that is not application/json', async (t)
 
   const response = await call<ProblemDetails>(ctx.service.baseUrl, 'POST', '/products', {
     token: tokenOf(ownerId),
-    rawBody: 'name=x&price=1&quantity=1',
+    raw: 'name=x&price=1&quantity=1',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
 

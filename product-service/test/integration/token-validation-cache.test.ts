@@ -1,13 +1,18 @@
 import test from 'ava';
 
 import { EVENT_TYPES, type ProblemDetails } from '@shop/shared-contracts';
-import { TcpProxy, waitUntil } from '@shop/test-harness';
+import {
+  AuthEventPublisher,
+  call,
+  TcpProxy,
+  tokenRevokedEvent,
+  userDeactivatedEvent,
+  waitUntil,
+} from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { DEFAULT_REVOCATION_SETTLE_MS } from '../../src/services/cached-token-validator';
-import { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 import { newUserId, productInput } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { waitFor, type StartedProductService } from '../helpers/product-service';
 import { useProductService } from '../helpers/use-product-service';
 

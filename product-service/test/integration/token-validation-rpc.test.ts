@@ -3,11 +3,10 @@ import type { Socket } from 'node:net';
 
 import { DIRECT_REPLY_TO_QUEUE, INVALID_TOKEN_REASONS, type ProblemDetails } from '@shop/shared-contracts';
 import { ServiceUnavailableError } from '@shop/shared-runtime';
-import { EVENTUALLY_MS, TcpProxy } from '@shop/test-harness';
+import { type ApiResponse, call, EVENTUALLY_MS, TcpProxy } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { newUserId, productInput } from '../helpers/factories';
-import { call, type ApiResponse } from '../helpers/http';
 import { waitFor, type StartedProductService } from '../helpers/product-service';
 import { declareIdleQueue } from '../helpers/test-responder';
 import { useProductService } from '../helpers/use-product-service';

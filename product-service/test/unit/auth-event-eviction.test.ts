@@ -1,8 +1,9 @@
 import test from 'ava';
 
+import { tokenRevokedEvent, userDeactivatedEvent } from '@shop/test-harness';
+
 import { CachedTokenValidator } from '../../src/services/cached-token-validator';
 import type { AuthenticatedUser, TokenValidator } from '../../src/services/token-validator';
-import { tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 
 // What an auth event evicts is each service's own rule; the subscriber that hands events over
 // (dedup, acks, flushes) is shared-runtime's, tested in its test/unit/auth-events.subscriber.test.ts.

@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { settlesWithin } from '@shop/test-harness';
+import { sampleValue } from '@shop/test-harness';
 
 import { ProductServiceMetrics } from '../../src/metrics';
 
@@ -8,56 +8,40 @@ function metrics(): ProductServiceMetrics {
   return new ProductServiceMetrics({ collectProcessMetrics: false });
 }
 
-/** The value of a sample line `name{...} value` in the exposition text, or undefined. */
-function sample(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(name) && !candidate.startsWith('#'));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-test('outbox observer → published by type, failures and parked events counted', async (t) => {
+test('validation cache observer → hits, misses, shared calls, evictions by reason and the entries gauge', async (t) => {
   const subject = metrics();
+  let entries = 2;
+  subject.authCache.trackEntries(() => entries);
 
-  subject.outboxObserver.eventPublished('product.created');
-  subject.outboxObserver.eventPublished('product.created');
-  subject.outboxObserver.publishFailed(3);
-  subject.outboxObserver.eventParked();
+  subject.authCache.observer.hit();
+  subject.authCache.observer.miss();
+  subject.authCache.observer.miss();
+  subject.authCache.observer.shared();
+  subject.authCache.observer.evicted('capacity', 3);
+  entries = 9;
 
   const text = await subject.registry.metrics();
-  t.is(sample(text, 'outbox_events_published_total{type="product.created"'), 2);
-  t.is(sample(text, 'outbox_publish_failures_total'), 3);
-  t.is(sample(text, 'outbox_events_parked_total'), 1);
+  t.is(sampleValue(text, 'auth_cache_hits_total'), 1);
+  t.is(sampleValue(text, 'auth_cache_misses_total'), 2);
+  t.is(sampleValue(text, 'auth_cache_shared_total'), 1);
+  t.is(sampleValue(text, 'auth_cache_evictions_total', { reason: 'capacity' }), 3);
+  t.is(sampleValue(text, 'auth_cache_entries'), 9);
 });
 
-test('outbox backlog gauges → sampled at each scrape with one query for both gauges', async (t) => {
+test('RPC client observer → calls and their duration by outcome, dropped replies and calls in flight, labelled product-service', async (t) => {
   const subject = metrics();
-  let reads = 0;
-  subject.trackOutboxBacklog(() => {
-    reads += 1;
-    return Promise.resolve({ events: 7, oldestAgeSeconds: 12.5 });
-  });
+  let pending = 4;
+  subject.trackPendingCalls(() => pending);
+
+  subject.rpcClientObserver.callSettled('valid', 0.001);
+  subject.rpcClientObserver.callSettled('timeout', 3);
+  subject.rpcClientObserver.replyDropped();
+  pending = 1;
 
   const text = await subject.registry.metrics();
-
-  t.is(sample(text, 'outbox_backlog_events'), 7);
-  t.is(sample(text, 'outbox_oldest_unpublished_age_seconds'), 12.5);
-  t.is(reads, 1);
-});
-
-test('outbox backlog gauges → a failing or hanging query leaves the last values and never fails the scrape', async (t) => {
-  const subject = metrics();
-  let read: () => Promise<{ events: number; oldestAgeSeconds: number }> = () =>
-    Promise.resolve({ events: 4, oldestAgeSeconds: 1 });
-  subject.trackOutboxBacklog(() => read());
-  await subject.registry.metrics();
-
-  read = () => Promise.reject(new Error('database down'));
-  const afterFailure = await subject.registry.metrics();
-  read = () => new Promise(() => undefined);
-  const started = performance.now();
-  // A query that never answers: the scrape must still finish (it gives up on the query after 2 s).
-  const afterHang = await settlesWithin(subject.registry.metrics(), 'the scrape beside a hanging query');
-  t.log(`the scrape beside a hanging query took ${Math.round(performance.now() - started)} ms`);
-
-  t.is(sample(afterFailure, 'outbox_backlog_events'), 4);
-  t.is(sample(afterHang, 'outbox_backlog_events'), 4);
+  t.is(sampleValue(text, 'rpc_client_calls_total', { outcome: 'valid', service: 'product-service' }), 1);
+  t.is(sampleValue(text, 'rpc_client_calls_total', { outcome: 'timeout' }), 1);
+  t.is(sampleValue(text, 'rpc_client_duration_seconds_count', { outcome: 'timeout' }), 1);
+  t.is(sampleValue(text, 'rpc_client_dropped_replies_total'), 1);
+  t.is(sampleValue(text, 'rpc_client_in_flight'), 1);
 });

@@ -7,9 +7,10 @@ import type { ProblemDetails } from '@shop/shared-contracts';
 import { createLogger, RETRY_AFTER_SECONDS, ServiceUnavailableError } from '@shop/shared-runtime';
 import { errorHandler, requestContext } from '@shop/shared-runtime/http';
 
+import { call } from '@shop/test-harness';
+
 import { userServiceAuth } from '../../src/api/require-auth';
 import type { AuthenticatedUser, TokenValidator } from '../../src/services/token-validator';
-import { call } from '../helpers/http';
 
 // Bearer parsing and the guard's generic behaviour (401s, challenges, errors passed through) are
 // shared-runtime's, tested in its test/unit/bearer-auth.test.ts; here, what product-service adds:

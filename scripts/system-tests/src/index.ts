@@ -21,6 +21,6 @@ export {
 export type { ChaosSystem } from './chaos';
 export { replayRuntimeStage } from './dockerfile-runtime';
 export type { RuntimeStageReplay } from './dockerfile-runtime';
-export { metricSample, rpcCallsSent } from './metrics';
+export { rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';

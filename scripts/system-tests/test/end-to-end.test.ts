@@ -1,8 +1,8 @@
 import test from 'ava';
 
-import { TestEnvironment } from '@shop/test-harness';
+import { metricSample, TestEnvironment } from '@shop/test-harness';
 
-import { eventually, metricSample, startSystem, type RunningSystem } from '../src';
+import { eventually, startSystem, type RunningSystem } from '../src';
 
 let env: TestEnvironment | undefined;
 let system: RunningSystem | undefined;

@@ -3,9 +3,9 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 import { PROBLEM_CONTENT_TYPE, problemDetailsSchema, validateMessage } from '@shop/shared-contracts';
-import { TestEnvironment } from '@shop/test-harness';
+import { metricSample, TestEnvironment } from '@shop/test-harness';
 
-import { metricSample, rpcCallsSent, startSystem, type RunningSystem } from '../src';
+import { rpcCallsSent, startSystem, type RunningSystem } from '../src';
 
 // Forged, stale and odd tokens against every product-service write, judged by the REAL
 // user-service over the real broker: each is a 401, each write cost one RPC that both services

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { connect, type ConsumeMessage } from 'amqplib';
 
-import { TestEnvironment } from '@shop/test-harness';
+import { metricSample, TestEnvironment } from '@shop/test-harness';
 
-import { eventually, metricSample as sample, startChaosSystem, type ChaosSystem } from '../src';
+import { eventually, startChaosSystem, type ChaosSystem } from '../src';
 
 let env: TestEnvironment | undefined;
 let system: ChaosSystem | undefined;
@@ -103,11 +103,11 @@ test.serial(
 test.serial('/metrics → counters move by exactly the workload: 10 writes, 1 forced timeout', async (t) => {
   const { system: chaos } = context();
   const before = {
-    clientValid: await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }),
-    clientTimeout: await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }),
-    serverValid: await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }),
-    serverExpired: await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }),
-    created: await sample(chaos.product.baseUrl, 'http_request_duration_seconds_count', {
+    clientValid: await metricSample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }),
+    clientTimeout: await metricSample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }),
+    serverValid: await metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }),
+    serverExpired: await metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }),
+    created: await metricSample(chaos.product.baseUrl, 'http_request_duration_seconds_count', {
       route: '/products',
       status: '201',
     }),
@@ -131,19 +131,35 @@ test.serial('/metrics → counters move by exactly the workload: 10 writes, 1 fo
   // user-service takes the expired request once it thaws; product-service counted its timeout.
   await eventually(
     async () =>
-      (await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' })) > before.serverExpired,
+      (await metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' })) >
+      before.serverExpired,
     10_000,
     'user-service handling the expired request',
   ).catch(() => undefined);
 
-  t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }), before.clientValid + 10);
-  t.is(await sample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }), before.clientTimeout + 1);
-  t.is(await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }), before.serverValid + 10);
-  t.is(await sample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }), before.serverExpired + 1);
   t.is(
-    await sample(chaos.product.baseUrl, 'http_request_duration_seconds_count', { route: '/products', status: '201' }),
+    await metricSample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'valid' }),
+    before.clientValid + 10,
+  );
+  t.is(
+    await metricSample(chaos.product.baseUrl, 'rpc_client_calls_total', { outcome: 'timeout' }),
+    before.clientTimeout + 1,
+  );
+  t.is(
+    await metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'valid' }),
+    before.serverValid + 10,
+  );
+  t.is(
+    await metricSample(chaos.user.baseUrl, 'rpc_server_requests_total', { outcome: 'expired' }),
+    before.serverExpired + 1,
+  );
+  t.is(
+    await metricSample(chaos.product.baseUrl, 'http_request_duration_seconds_count', {
+      route: '/products',
+      status: '201',
+    }),
     before.created + 10,
   );
-  t.is(await sample(chaos.product.baseUrl, 'rpc_client_in_flight'), 0);
-  t.true((await sample(chaos.user.baseUrl, 'db_pool_size_connections')) >= 1);
+  t.is(await metricSample(chaos.product.baseUrl, 'rpc_client_in_flight'), 0);
+  t.true((await metricSample(chaos.user.baseUrl, 'db_pool_size_connections')) >= 1);
 });

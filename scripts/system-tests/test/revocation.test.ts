@@ -1,11 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 
-import { TestEnvironment } from '@shop/test-harness';
+import { metricSample, TestEnvironment } from '@shop/test-harness';
 
 import {
   EventTap,
   eventually,
-  metricSample,
   rpcCallsSent,
   startProductInstance,
   startSystem,

@@ -1,7 +1,10 @@
+export { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from './auth-events';
 export { closeBrokerConnections, localRabbitmqctl } from './broker-control';
 export type { RabbitmqctlRunner } from './broker-control';
 export { EventListener, type ReceivedEvent } from './event-listener';
 export { EVENTUALLY_MS, settlesWithin, waitUntil, type WaitOptions } from './polling';
+export { metricSample, sampleValue, scrapeMetrics } from './metrics';
+export { INTERNALS, call, expectProblem, type ApiResponse, type CallOptions } from './http-client';
 export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';
 export type { Infrastructure, InfrastructureSource } from './infrastructure';
 export { TcpProxy } from './tcp-proxy';

@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import {
-  EVENT_TYPES,
-  EVENT_VERSION,
-  type ProductUpdatedEvent,
-  type TokenRevokedEvent,
-  type UserDeactivatedEvent,
-} from '@shop/shared-contracts';
+import { EVENT_TYPES, EVENT_VERSION, type ProductUpdatedEvent, type TokenRevokedEvent } from '@shop/shared-contracts';
 
 import type { NewEvent } from '../../src/db';
 
@@ -74,33 +68,4 @@ let made = 0;
 export function newEvent(requestId: string | null = null): NewEvent<TokenRevokedEvent | ProductUpdatedEvent> {
   made += 1;
   return made % 2 === 0 ? newTokenRevokedEvent({ requestId }) : newProductUpdatedEvent({ requestId });
-}
-
-/** An `auth.token_revoked` event as the outbox relay publishes it. */
-export function tokenRevokedEvent(
-  userId: number,
-  jti: string = randomUUID(),
-  overrides: Partial<Omit<TokenRevokedEvent, 'data'>> = {},
-): TokenRevokedEvent {
-  return {
-    ...newTokenRevokedEvent({ userId, jti, requestId: `logout-${userId}` }),
-    occurred_at: new Date().toISOString(),
-    ...overrides,
-  };
-}
-
-/** A `user.deactivated` event for `userId`, as the outbox relay publishes it. */
-export function userDeactivatedEvent(
-  userId: number,
-  overrides: Partial<Omit<UserDeactivatedEvent, 'data'>> = {},
-): UserDeactivatedEvent {
-  return {
-    id: randomUUID(),
-    type: EVENT_TYPES.userDeactivated,
-    version: EVENT_VERSION,
-    occurred_at: new Date().toISOString(),
-    request_id: null,
-    data: { user_id: userId },
-    ...overrides,
-  };
 }

@@ -3,10 +3,11 @@ import { connect, type RecoveringChannelModel } from 'amqplib';
 
 import { JSON_CONTENT_TYPE, type AuthEvent } from '@shop/shared-contracts';
 
+import { tokenRevokedEvent } from '@shop/test-harness';
+
 import { createLogger } from '../../src';
 import { AuthEventsSubscriber, connectToBroker, type AuthEventsCache } from '../../src/messaging';
 import { useTestEnvironment } from '../helpers/environment';
-import { tokenRevokedEvent } from '../helpers/events';
 
 const ctx = useTestEnvironment();
 

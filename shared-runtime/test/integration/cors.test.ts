@@ -1,9 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { Router } from 'express';
 
+import { call } from '@shop/test-harness';
+
 import { createLogger, ServiceMetrics, ValidationError } from '../../src';
 import { bearerAuth, createHttpApp } from '../../src/http';
-import { call, serve } from '../helpers/http';
+import { serve } from '../helpers/http';
 
 const ALLOWED = 'https://shop.example';
 const ALSO_ALLOWED = 'http://localhost:3000';

@@ -3,11 +3,10 @@ import type { ChannelModel, Options } from 'amqplib';
 import { EventEmitter } from 'node:events';
 
 import { EVENT_TYPES, type AuthEvent } from '@shop/shared-contracts';
-import { waitUntil } from '@shop/test-harness';
+import { tokenRevokedEvent, userDeactivatedEvent, waitUntil } from '@shop/test-harness';
 
 import { createLogger } from '../../src';
 import { AuthEventsSubscriber, type AuthEventsCache } from '../../src/messaging';
-import { tokenRevokedEvent, userDeactivatedEvent } from '../helpers/events';
 import { withCapturedTimers } from '../helpers/timers';
 
 interface Delivery {

@@ -2,11 +2,11 @@ import test, { type ExecutionContext } from 'ava';
 import express from 'express';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
-import { waitUntil } from '@shop/test-harness';
+import { call, waitUntil } from '@shop/test-harness';
 
 import { createLogger, RETRY_AFTER_SECONDS, ServiceUnavailableError, UnauthorizedError, type Logger } from '../../src';
 import { bearerAuth, bearerTokenOf, errorHandler, requestContext, type BearerAuthenticator } from '../../src/http';
-import { call, lineCollector, serve } from '../helpers/http';
+import { lineCollector, serve } from '../helpers/http';
 
 interface Holder {
   userId: number;

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import express from 'express';
 
 import type { ProblemDetails } from '@shop/shared-contracts';
-import { waitUntil } from '@shop/test-harness';
+import { call, expectProblem, waitUntil } from '@shop/test-harness';
 
 import {
   ConflictError,
@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from '../../src';
 import { errorHandler, jsonBody, notFoundHandler, requestContext } from '../../src/http';
-import { call, expectProblem, lineCollector, serve } from '../helpers/http';
+import { lineCollector, serve } from '../helpers/http';
 
 /** A pino line as the tests read it. */
 interface LogLine {

@@ -2,8 +2,9 @@ import test from 'ava';
 import { gzipSync } from 'node:zlib';
 import { QueryTypes } from 'sequelize';
 
+import { call, type CallOptions, expectProblem, INTERNALS } from '@shop/test-harness';
+
 import { postJson, registerUser, unsignedToken, type TestUser } from '../helpers/factories';
-import { call, expectProblem, INTERNALS, type CallOptions } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 
 // Every endpoint against malformed, mistyped, oversized and hostile input. Each case asserts

@@ -1,6 +1,7 @@
 import test from 'ava';
 
-import { call } from '../helpers/http';
+import { call } from '@shop/test-harness';
+
 import { useUserService } from '../helpers/use-user-service';
 
 // How CORS answers is shared-runtime's (its test/integration/cors.test.ts); what is user-service's

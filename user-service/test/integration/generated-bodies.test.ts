@@ -2,8 +2,9 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { QueryTypes } from 'sequelize';
 
+import { type ApiResponse, call, type CallOptions, INTERNALS } from '@shop/test-harness';
+
 import { registerUser } from '../helpers/factories';
-import { call, INTERNALS, type ApiResponse, type CallOptions } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 import { PROBLEM_CONTENT_TYPE, problemDetailsSchema, validateMessage } from '@shop/shared-contracts';
 

@@ -3,9 +3,10 @@ import type { Express } from 'express';
 
 import { createLogger } from '@shop/shared-runtime';
 
+import { call } from '@shop/test-harness';
+
 import { openApiDocument } from '../../src/api/openapi';
 import { createApp } from '../../src/app';
-import { call } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 
 const ctx = useUserService();

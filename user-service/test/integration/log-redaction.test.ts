@@ -2,8 +2,9 @@ import test from 'ava';
 import { Writable } from 'node:stream';
 import { QueryTypes } from 'sequelize';
 
+import { call } from '@shop/test-harness';
+
 import { loginToken, registerUser } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { RpcProbe } from '../helpers/rpc-probe';
 import { useUserService } from '../helpers/use-user-service';
 

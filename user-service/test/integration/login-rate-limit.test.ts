@@ -1,7 +1,8 @@
 import test from 'ava';
 
+import { call, expectProblem } from '@shop/test-harness';
+
 import { postJson, registerUser } from '../helpers/factories';
-import { expectProblem, call } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 
 // Per-address limiting off, so only the per-username limiter is at work here.

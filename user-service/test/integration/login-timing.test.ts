@@ -1,7 +1,8 @@
 import test from 'ava';
 
+import { call } from '@shop/test-harness';
+
 import { registerUser, uniqueUsername } from '../helpers/factories';
-import { call } from '../helpers/http';
 import { useUserService } from '../helpers/use-user-service';
 
 // A realistic bcrypt cost, so that a login skipping the hash would stand out (~15 ms a hash).

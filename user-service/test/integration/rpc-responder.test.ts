@@ -1,10 +1,9 @@
 import test from 'ava';
 
 import { MESSAGE_TYPES, REQUEST_ID_HEADER } from '@shop/shared-contracts';
-import { waitUntil } from '@shop/test-harness';
+import { sampleValue, scrapeMetrics, waitUntil } from '@shop/test-harness';
 
 import { forgeToken, loginToken, registerUser, unsignedToken } from '../helpers/factories';
-import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 import { RpcProbe } from '../helpers/rpc-probe';
 import { useUserService } from '../helpers/use-user-service';
 

@@ -2,11 +2,17 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 
 import { EVENT_TYPES, type ValidateTokenReply } from '@shop/shared-contracts';
-import { TcpProxy, waitUntil } from '@shop/test-harness';
+import {
+  AuthEventPublisher,
+  sampleValue,
+  scrapeMetrics,
+  TcpProxy,
+  tokenRevokedEvent,
+  userDeactivatedEvent,
+  waitUntil,
+} from '@shop/test-harness';
 
-import { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 import { loginToken, postJson, registerUser } from '../helpers/factories';
-import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 import { RpcProbe } from '../helpers/rpc-probe';
 import type { StartedUserService } from '../helpers/user-service';
 import { useUserService } from '../helpers/use-user-service';

@@ -1,8 +1,9 @@
 import test from 'ava';
 
+import { tokenRevokedEvent, userDeactivatedEvent } from '@shop/test-harness';
+
 import type { TokenSubject } from '../../src/repositories/user.repository';
 import { TokenSubjectCache, type TokenClaims } from '../../src/services/token-subject-cache';
-import { tokenRevokedEvent, userDeactivatedEvent } from '../helpers/auth-events';
 
 // What an auth event evicts is each service's own rule; the subscriber that hands events over
 // (dedup, acks, flushes) is shared-runtime's, tested in its test/unit/auth-events.subscriber.test.ts.

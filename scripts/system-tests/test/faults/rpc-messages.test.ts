@@ -3,13 +3,12 @@ import { connect, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
 import { DIRECT_REPLY_TO_QUEUE, MESSAGE_TYPES, type ValidTokenReply } from '@shop/shared-contracts';
-import { TestEnvironment } from '@shop/test-harness';
+import { metricSample, TestEnvironment } from '@shop/test-harness';
 
 import {
   CHAOS_RPC_TIMEOUT_MS,
   assertNothingLostOrDoubled,
   eventually,
-  metricSample,
   startChaosSystem,
   startWriteStream,
   type ChaosSystem,
@@ -36,8 +35,20 @@ function context(): { env: TestEnvironment; system: ChaosSystem } {
   return { env, system };
 }
 
+/**
+ * product-service's RPC timeout in the poison test, in ms: long, so that a valid write answered
+ * 503 means the poison held the responder up, not that a loaded machine was slower than the
+ * chaos suite's short timeout.
+ */
+const POISON_RPC_TIMEOUT_MS = 10_000;
+
 test.serial('poison RPC requests → each answered or dropped once, the queue drains, valid traffic flows', async (t) => {
-  const { env: environment, system: chaos } = context();
+  // A system of its own, in an environment of its own (queue and exchange names apart from the
+  // file's system, whose short timeout the late-reply test needs).
+  const environment = await TestEnvironment.start();
+  t.teardown(() => environment.close());
+  const chaos = await startChaosSystem(environment, { AUTH_RPC_TIMEOUT_MS: String(POISON_RPC_TIMEOUT_MS) });
+  t.teardown(() => chaos.stop());
   const connection = await connect(environment.amqpUrl);
   t.teardown(() => connection.close());
   const channel = await connection.createChannel();

@@ -9,6 +9,8 @@ export async function scrapeMetrics(baseUrl: string): Promise<string> {
 /**
  * The value of the sample `name` whose labels include every one of `labels`, in a scrape's
  * text; 0 when there is none (a labelled counter has no sample until it is first incremented).
+ * Labels not named are not checked: with several matching series the first is returned, so
+ * name enough labels to pick one.
  */
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
   for (const line of text.split('\n')) {
@@ -18,4 +20,13 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([key, value]) => present.includes(`${key}="${value}"`))) return Number(match[3]);
   }
   return 0;
+}
+
+/** {@link sampleValue} of a running instance's `GET /metrics`. */
+export async function metricSample(
+  baseUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  return sampleValue(await scrapeMetrics(baseUrl), name, labels);
 }

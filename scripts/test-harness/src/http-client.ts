@@ -15,6 +15,8 @@ export interface ApiResponse<T = unknown> {
   text: string;
   /** Parsed JSON when the response is JSON, else the text; undefined for an empty body. */
   body: T;
+  /** From sending the request to having the whole response, in ms (to log, never to assert). */
+  elapsedMs: number;
 }
 
 export interface CallOptions {
@@ -25,12 +27,16 @@ export interface CallOptions {
   /** Sent as is (for malformed or odd bodies), with `contentType` when given. */
   raw?: string | Uint8Array;
   contentType?: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
   headers?: Record<string, string>;
 }
 
 /**
- * One HTTP call to the service under test, over `node:http` rather than fetch so that any
- * request can be sent: a body on GET, a raw path with bad percent-encoding, odd headers.
+ * One HTTP call to a service under test, over `node:http` rather than fetch so that any request
+ * can be sent: a body on GET or DELETE, a path with bad percent-encoding sent byte for byte, odd
+ * headers. Characters a request line cannot carry (spaces, non-ASCII) are percent-encoded as
+ * fetch would; everything else goes out as given. Redirects are not followed.
  */
 export async function call<T = unknown>(
   baseUrl: string,
@@ -50,38 +56,32 @@ export async function call<T = unknown>(
     body = options.raw;
   }
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   Object.assign(headers, options.headers);
 
-  const {
-    status,
-    headers: responseHeaders,
-    text,
-  } = await new Promise<{
-    status: number;
-    headers: Headers;
-    text: string;
-  }>((resolve, reject) => {
-    // The path goes out byte for byte: a URL object would percent-encode what a test sends raw.
-    const { hostname, port } = new URL(baseUrl);
-    const req = request({ hostname, port, path, method, headers }, (res) => {
+  const { hostname, port } = new URL(baseUrl);
+  const requestPath = path.replace(/[^\x21-\x7e]/gu, (char) => encodeURIComponent(char));
+  const started = performance.now();
+  const received = await new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    const req = request({ hostname, port, path: requestPath, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const received = new Headers();
+        const all = new Headers();
         for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined) received.set(name, Array.isArray(value) ? value.join(', ') : value);
+          if (value !== undefined) all.set(name, Array.isArray(value) ? value.join(', ') : value);
         }
-        resolve({ status: res.statusCode ?? 0, headers: received, text: Buffer.concat(chunks).toString('utf8') });
+        resolve({ status: res.statusCode ?? 0, headers: all, text: Buffer.concat(chunks).toString('utf8') });
       });
     });
     req.on('error', reject);
     req.end(body);
   });
-  const isJson = /json/.test(responseHeaders.get('content-type') ?? '');
-  const parsed = (text === '' ? undefined : isJson ? JSON.parse(text) : text) as T;
-  return { status, headers: responseHeaders, text, body: parsed };
+  const isJson = /json/.test(received.headers.get('content-type') ?? '');
+  const parsed = (received.text === '' ? undefined : isJson ? JSON.parse(received.text) : received.text) as T;
+  return { ...received, body: parsed, elapsedMs: performance.now() - started };
 }
 
 /**
@@ -93,7 +93,7 @@ export const INTERNALS =
 
 /**
  * Asserts an RFC 9457 problem with the given status, carrying the request id and nothing
- * internal; `paths` (sorted) are the fields `errors` must name, exactly.
+ * internal; `paths` are the fields `errors` must name, exactly (in any order).
  */
 export function expectProblem(
   t: ExecutionContext,

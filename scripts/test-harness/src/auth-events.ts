@@ -1,5 +1,5 @@
 import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { v4 as uuidv4 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 
 import {
   EVENT_TYPES,
@@ -16,11 +16,11 @@ import {
 /** An `auth.token_revoked` event for token `jti` of `userId`, as the outbox relay publishes it. */
 export function tokenRevokedEvent(
   userId: number,
-  jti: string = uuidv4(),
+  jti: string = randomUUID(),
   overrides: Partial<Omit<TokenRevokedEvent, 'data'>> = {},
 ): TokenRevokedEvent {
   return {
-    id: uuidv4(),
+    id: randomUUID(),
     type: EVENT_TYPES.tokenRevoked,
     version: EVENT_VERSION,
     occurred_at: new Date().toISOString(),
@@ -36,7 +36,7 @@ export function userDeactivatedEvent(
   overrides: Partial<Omit<UserDeactivatedEvent, 'data'>> = {},
 ): UserDeactivatedEvent {
   return {
-    id: uuidv4(),
+    id: randomUUID(),
     type: EVENT_TYPES.userDeactivated,
     version: EVENT_VERSION,
     occurred_at: new Date().toISOString(),
@@ -47,8 +47,8 @@ export function userDeactivatedEvent(
 }
 
 /**
- * Publishes on the test's auth-events exchange as the outbox relay does, for events no instance
- * made: a redelivery (same id) or a malformed message.
+ * Publishes on a test's auth-events exchange as user-service's outbox relay does: a stand-in for
+ * user-service, or events no instance made (a redelivery with the same id, a malformed message).
  */
 export class AuthEventPublisher {
   private constructor(
@@ -73,7 +73,7 @@ export class AuthEventPublisher {
   }
 
   /** Publishes any body under `routingKey`, e.g. a malformed one. */
-  publishRaw(routingKey: string, body: string, messageId: string = uuidv4()): void {
+  publishRaw(routingKey: string, body: string, messageId: string = randomUUID()): void {
     this.channel.publish(this.exchange, routingKey, Buffer.from(body), {
       messageId,
       type: routingKey,
