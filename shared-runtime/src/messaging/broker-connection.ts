@@ -65,7 +65,9 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
       jitter: 0.3,
       maxRetries: Infinity,
       waitForConnect: false,
-      setup: options.setup,
+      setup: guardedSetup(options.setup, (error) => {
+        logger.warn({ broker: where, err: error.message }, 'lost the RabbitMQ connection while setting it up');
+      }),
     },
   });
   let connectedBefore = false;
@@ -87,4 +89,20 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
     logger.warn({ broker: where, err: error.message }, 'RabbitMQ connection error');
   });
   return connection;
+}
+
+/**
+ * `setup` with an `error` listener on the fresh connection while it runs. amqplib's recovery
+ * binds its own listener only once setup has resolved, so a connection lost during setup (a
+ * broker going down, a proxy cutting in) would emit `error` with no listener, which Node throws:
+ * the whole process would exit. With the listener the setup fails instead and recovery retries.
+ * Once setup has succeeded the listener goes (recovery's takes over in the same turn); after a
+ * failed one it stays, since amqplib may still report on the connection it is closing.
+ */
+function guardedSetup(setup: BrokerSetup, onError: (error: Error) => void): BrokerSetup {
+  return async (model) => {
+    model.on('error', onError);
+    await setup(model);
+    model.removeListener('error', onError);
+  };
 }

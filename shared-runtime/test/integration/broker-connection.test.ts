@@ -1,0 +1,62 @@
+import test from 'ava';
+
+import { TcpProxy, waitUntil } from '@shop/test-harness';
+
+import { createLogger } from '../../src';
+import { connectToBroker } from '../../src/messaging';
+import { useTestEnvironment } from '../helpers/environment';
+import { lineCollector } from '../helpers/http';
+
+const ctx = useTestEnvironment();
+
+test('connectToBroker: the connection lost while its setup runs → no uncaught error; the setup fails, runs again on a new connection, and it comes up', async (t) => {
+  // The broker through a proxy of this test's own: cutting it loses this connection alone.
+  const broker = new URL(ctx.env.amqpUrl);
+  const proxy = await TcpProxy.start({ targetHost: broker.hostname, targetPort: Number(broker.port || 5672) });
+  t.teardown(() => proxy.close());
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'warn',
+    service: 'test-service',
+    version: 'test',
+    destination: lineCollector(lines),
+  });
+  let setups = 0;
+  let releaseFirstSetup = (): void => undefined;
+  const firstSetupHeld = new Promise<void>((resolve) => {
+    releaseFirstSetup = resolve;
+  });
+  let connects = 0;
+
+  const connection = await connectToBroker({
+    url: proxy.proxiedUrl(ctx.env.amqpUrl),
+    connectionName: `shared-runtime.test.setup-guard.${ctx.env.runId}`,
+    logger,
+    setup: async (model) => {
+      setups += 1;
+      if (setups === 1) await firstSetupHeld;
+      // As every real setup does: open a channel (on the lost connection this fails).
+      const channel = await model.createChannel();
+      await channel.close();
+    },
+  });
+  t.teardown(() => connection.close().catch(() => undefined));
+  connection.on('connect', () => {
+    connects += 1;
+  });
+  await waitUntil(() => setups === 1, 'the first setup to start');
+
+  // amqplib's recovery listens for `error` only after setup: without the guard, the socket's end
+  // here is an uncaught exception, which fails this test file (and would end a service).
+  proxy.cut();
+  await waitUntil(
+    () => lines.some((line) => line.includes('lost the RabbitMQ connection while setting it up')),
+    'the loss to be logged',
+  );
+  proxy.restore();
+  releaseFirstSetup();
+  await waitUntil(() => connects === 1, 'the connection to come up');
+
+  t.true(setups >= 2, `setup ran ${setups} times`);
+  t.is(connects, 1);
+});
