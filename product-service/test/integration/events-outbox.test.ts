@@ -13,7 +13,7 @@ import {
   type ProductEvent,
 } from '@shop/shared-contracts';
 
-import { call, EventListener, type ReceivedEvent } from '@shop/test-harness';
+import { call, EventListener, type ReceivedEvent, retryOnDeadlock } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { newUserId, productInput } from '../helpers/factories';
@@ -212,12 +212,14 @@ async function refuseOutboxInsertsAbout(ownerId: number): Promise<() => Promise<
     BEGIN
       RAISE EXCEPTION 'outbox refused by the test';
     END $$`);
-  await sequelize.query(`
+  await retryOnDeadlock(() =>
+    sequelize.query(`
     CREATE TRIGGER ${name} BEFORE INSERT ON outbox_events FOR EACH ROW
       WHEN ((NEW.payload -> 'data' -> 'product' ->> 'owner_id')::int = ${ownerId})
-      EXECUTE FUNCTION ${name}()`);
+      EXECUTE FUNCTION ${name}()`),
+  );
   return async () => {
-    await sequelize.query(`DROP TRIGGER ${name} ON outbox_events`);
+    await retryOnDeadlock(() => sequelize.query(`DROP TRIGGER ${name} ON outbox_events`));
     await sequelize.query(`DROP FUNCTION ${name}()`);
   };
 }

@@ -2,7 +2,7 @@ export { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from './a
 export { closeBrokerConnections, localRabbitmqctl } from './broker-control';
 export type { RabbitmqctlRunner } from './broker-control';
 export { EventListener, type ReceivedEvent } from './event-listener';
-export { EVENTUALLY_MS, settlesWithin, waitUntil, type WaitOptions } from './polling';
+export { EVENTUALLY_MS, retryOnDeadlock, settlesWithin, waitUntil, type WaitOptions } from './polling';
 export { metricSample, sampleValue, scrapeMetrics } from './metrics';
 export { INTERNALS, call, expectProblem, type ApiResponse, type CallOptions } from './http-client';
 export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';

@@ -52,3 +52,29 @@ export async function settlesWithin<T>(promise: Promise<T>, what: string, timeou
     clearTimeout(timer);
   }
 }
+
+/** PostgreSQL's SQLSTATE for a deadlock it broke by failing one of the statements. */
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Runs a test's own DDL (a trigger it adds or drops on a table a service is using), again when
+ * PostgreSQL broke a deadlock by failing it: the DDL waits for an exclusive lock that a busy
+ * service's transaction may ask for again meanwhile (the outbox relay's claim, then its update),
+ * and one of the two has to go. The service's side retries by itself; so does this.
+ */
+export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= attempts || !isDeadlock(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  // pg's error carries the code; Sequelize's wraps it as `parent`.
+  const { code, parent } = error as { code?: unknown; parent?: { code?: unknown } };
+  return code === DEADLOCK_DETECTED || parent?.code === DEADLOCK_DETECTED;
+}

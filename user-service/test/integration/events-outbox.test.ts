@@ -13,7 +13,7 @@ import {
   type UserDeactivatedEvent,
 } from '@shop/shared-contracts';
 
-import { EventListener, type ReceivedEvent } from '@shop/test-harness';
+import { EventListener, type ReceivedEvent, retryOnDeadlock } from '@shop/test-harness';
 
 import { loginToken, postJson, registerUser } from '../helpers/factories';
 import { useUserService } from '../helpers/use-user-service';
@@ -217,12 +217,14 @@ async function refuseOutboxInsertsAbout(userId: number): Promise<() => Promise<v
     BEGIN
       RAISE EXCEPTION 'outbox refused by the test';
     END $$`);
-  await sequelize.query(`
+  await retryOnDeadlock(() =>
+    sequelize.query(`
     CREATE TRIGGER ${name} BEFORE INSERT ON outbox_events FOR EACH ROW
       WHEN ((NEW.payload -> 'data' ->> 'user_id')::int = ${userId})
-      EXECUTE FUNCTION ${name}()`);
+      EXECUTE FUNCTION ${name}()`),
+  );
   return async () => {
-    await sequelize.query(`DROP TRIGGER ${name} ON outbox_events`);
+    await retryOnDeadlock(() => sequelize.query(`DROP TRIGGER ${name} ON outbox_events`));
     await sequelize.query(`DROP FUNCTION ${name}()`);
   };
 }
