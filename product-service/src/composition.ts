@@ -16,6 +16,8 @@ import type { TokenValidator } from './services/token-validator';
 import { SERVICE_NAME } from './service-info';
 
 export interface CompositionOptions extends MessagingOptions {
+  /** Process metrics (CPU, memory, event loop) on /metrics. Default true; tests building several instances pass false. */
+  collectProcessMetrics?: boolean;
   /**
    * Checks the bearer tokens instead of the validation cache (which, with the RPC client, still
    * runs): a test's fake, or the benchmark's local JWT verification. Production passes nothing.

@@ -21,6 +21,8 @@ import { SERVICE_NAME } from './service-info';
 const REVOCATION_PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface CompositionOptions extends MessagingOptions {
+  /** Process metrics (CPU, memory, event loop) on /metrics. Default true; tests building several instances pass false. */
+  collectProcessMetrics?: boolean;
   /** The user repository; tests pass one that counts its reads. */
   users?: UserRepository;
 }

@@ -15,8 +15,6 @@ export interface MessagingOptions {
   connectionName?: string;
   /** This instance's auth-events queue. Default `<service>.auth-events.<host>.<pid>`. */
   authEventsQueue?: string;
-  /** Process metrics (CPU, memory, event loop) on /metrics. Default true; tests building several instances pass false. */
-  collectProcessMetrics?: boolean;
 }
 
 /** The messaging every service runs, as its composition root hands it to main.ts and the tests. */
