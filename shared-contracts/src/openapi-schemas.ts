@@ -10,7 +10,12 @@ export const COMMON_OPENAPI_SCHEMAS = {
     type: 'object',
     required: ['status', 'service', 'version', 'checks'],
     properties: {
-      status: { type: 'string', enum: ['ok', 'unavailable', 'shutting_down'] },
+      status: {
+        type: 'string',
+        enum: ['ok', 'degraded', 'unavailable', 'shutting_down'],
+        description:
+          '`ok` and `degraded` (a dependency the instance can serve without, such as the broker, is down) answer 200; `unavailable` (the database is down) and `shutting_down` (draining) answer 503.',
+      },
       service: { type: 'string' },
       version: { type: 'string' },
       checks: {

@@ -183,7 +183,7 @@ export const openApiDocument = {
         },
       },
     },
-    ...operationsPaths('Readiness: 200 when the database is reachable and the broker connected'),
+    ...operationsPaths('200 while the database answers (degraded when the broker is down); every dependency listed'),
   },
   components: {
     securitySchemes: {

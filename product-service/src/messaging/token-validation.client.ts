@@ -227,6 +227,7 @@ export class TokenValidationClient implements TokenValidator {
   healthCheck(): HealthCheck {
     return {
       name: 'broker',
+      critical: false,
       check: () =>
         Promise.resolve(
           this.channel

@@ -68,6 +68,7 @@ export async function ensureDatabaseExists(url: string, logger: Logger): Promise
 export function databaseHealthCheck(sequelize: Sequelize): HealthCheck {
   return {
     name: 'database',
+    critical: true,
     check: () =>
       probe(async () => {
         await sequelize.query('SELECT 1');

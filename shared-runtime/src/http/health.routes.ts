@@ -1,8 +1,12 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 
 import { RETRY_AFTER_SECONDS } from '../errors';
-import type { HealthCheck } from '../health';
+import { readinessOf, type HealthCheck } from '../health';
 
+/**
+ * Liveness (`/health/live`: the process runs; restart it when this fails) and readiness
+ * (`/health/ready`, and `/health` for people and older probes: send it traffic while this is 200).
+ */
 export function createHealthRouter(deps: {
   service: string;
   version: string;
@@ -13,24 +17,28 @@ export function createHealthRouter(deps: {
   const router = Router();
 
   router.get('/health/live', (_req, res) => {
-    res.json({ status: 'ok', service: deps.service, version: deps.version });
+    res.set('Cache-Control', 'no-store').json({ status: 'ok', service: deps.service, version: deps.version });
   });
 
-  router.get('/health', async (_req, res) => {
-    const results = await Promise.all(deps.checks.map(async (check) => [check.name, await check.check()] as const));
-    const checks = Object.fromEntries(results);
-    const healthy = deps.isAcceptingTraffic() && results.every(([, result]) => result.status === 'up');
+  const readiness: RequestHandler = async (_req, res) => {
+    const results = await Promise.all(
+      deps.checks.map(async (check) => ({ name: check.name, critical: check.critical, status: await check.check() })),
+    );
+    const status = readinessOf(results, deps.isAcceptingTraffic());
+    const ready = status === 'ok' || status === 'degraded';
     res
-      .status(healthy ? 200 : 503)
+      .status(ready ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .set(healthy ? {} : { 'Retry-After': String(RETRY_AFTER_SECONDS) })
+      .set(ready ? {} : { 'Retry-After': String(RETRY_AFTER_SECONDS) })
       .json({
-        status: healthy ? 'ok' : deps.isAcceptingTraffic() ? 'unavailable' : 'shutting_down',
+        status,
         service: deps.service,
         version: deps.version,
-        checks,
+        checks: Object.fromEntries(results.map((result) => [result.name, result.status])),
       });
-  });
+  };
+  router.get('/health/ready', readiness);
+  router.get('/health', readiness);
 
   return router;
 }

@@ -51,24 +51,30 @@ export function schemaRef(name: string) {
 }
 
 /**
- * The paths of the operations routes every service mounts: `/health` (readiness, described by
- * `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json` and `/docs`. Tagged
+ * The paths of the operations routes every service mounts: `/health/ready` and `/health` (one
+ * readiness answer, described by `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json`
+ * and `/docs`. Tagged
  * `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
  */
 export function operationsPaths(readinessSummary: string) {
   const operation = (operationId: string, summary: string, responses: object) => ({
     get: { tags: ['operations'], summary, operationId, responses },
   });
+  const readinessResponses = {
+    '200': jsonResponse(
+      'Ready: `ok`, or `degraded` when the broker is down (reads, and writes the instance can still serve, work).',
+      'Health',
+    ),
+    '503': jsonResponse(
+      'Not ready: the database is down (`unavailable`) or the instance is draining (`shutting_down`).',
+      'Health',
+      RETRY_AFTER_RESPONSE_HEADER,
+    ),
+  };
   return {
-    '/health': operation('health', readinessSummary, {
-      '200': jsonResponse('Ready.', 'Health'),
-      '503': jsonResponse(
-        'A dependency is down, or the service is shutting down.',
-        'Health',
-        RETRY_AFTER_RESPONSE_HEADER,
-      ),
-    }),
-    '/health/live': operation('liveness', 'Liveness: 200 while the process runs', {
+    '/health/ready': operation('readiness', `Readiness probe: ${readinessSummary}`, readinessResponses),
+    '/health': operation('health', `Same answer as /health/ready: ${readinessSummary}`, readinessResponses),
+    '/health/live': operation('liveness', 'Liveness probe: 200 while the process runs', {
       '200': jsonResponse('Alive.', 'Liveness'),
     }),
     '/metrics': operation('metrics', 'Prometheus metrics (text exposition format)', {

@@ -183,6 +183,7 @@ export class AuthEventsSubscriber {
   healthCheck(): HealthCheck {
     return {
       name: 'auth_events',
+      critical: false,
       check: () =>
         Promise.resolve(
           this.channel

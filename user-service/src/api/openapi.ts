@@ -163,7 +163,7 @@ export const openApiDocument = {
         },
       },
     },
-    ...operationsPaths('Readiness: 200 when the database and the broker are reachable'),
+    ...operationsPaths('200 while the database answers (degraded when the broker is down); every dependency listed'),
   },
   components: {
     securitySchemes: {

@@ -85,6 +85,7 @@ export class TokenValidationResponder {
   healthCheck(): HealthCheck {
     return {
       name: 'broker',
+      critical: false,
       check: async () => {
         const status = await probe(async () => {
           const channel = this.channel;

@@ -63,14 +63,24 @@ test.serial(
     try {
       await environment.rabbitmqctl(['stop_app']);
       stoppedAt = stream.now();
-      const healthOf = async (baseUrl: string) => (await fetch(`${baseUrl}/health`)).status;
+      // Degraded, not unavailable: a broker outage must not take the instances out of their load balancer.
+      const healthOf = async (baseUrl: string) => {
+        const response = await fetch(`${baseUrl}/health/ready`);
+        return `${response.status} ${((await response.json()) as { status: string }).status}`;
+      };
       await eventually(
-        async () => (await healthOf(chaos.product.baseUrl)) === 503 && (await healthOf(chaos.user.baseUrl)) === 503,
+        async () =>
+          (await healthOf(chaos.product.baseUrl)) === '200 degraded' &&
+          (await healthOf(chaos.user.baseUrl)) === '200 degraded',
         10_000,
         'both services reporting the broker down',
       ).catch(() => undefined);
-      t.is(await healthOf(chaos.product.baseUrl), 503, 'product-service reports the broker down');
-      t.is(await healthOf(chaos.user.baseUrl), 503, 'user-service reports the broker down');
+      t.is(
+        await healthOf(chaos.product.baseUrl),
+        '200 degraded',
+        'product-service reports the broker down, stays ready',
+      );
+      t.is(await healthOf(chaos.user.baseUrl), '200 degraded', 'user-service reports the broker down, stays ready');
       // Writes answered while the broker is down, for the check below that each was a 503.
       await stream.answersAfter(stoppedAt + 100, 20);
       // Down long enough for the reconnect backoff to show: three failed attempts per service

@@ -71,7 +71,8 @@ test.serial(
     try {
       await environment.rabbitmqctl(['stop_app']);
       await eventually(
-        async () => (await fetch(`${chaos.product.baseUrl}/health`)).status === 503,
+        async () =>
+          ((await (await fetch(`${chaos.product.baseUrl}/health`)).json()) as { status: string }).status === 'degraded',
         10_000,
         'product-service noticing the broker is down',
       );
