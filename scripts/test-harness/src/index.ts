@@ -11,3 +11,4 @@ export { TcpProxy } from './tcp-proxy';
 export type { TcpProxyOptions } from './tcp-proxy';
 export { TestEnvironment } from './test-environment';
 export { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';
+export { RabbitCluster, type RabbitNode } from './rabbit-cluster';
