@@ -197,7 +197,7 @@ test('DELETE with If-Match → 412 when stale (the product stays), 204 when curr
     headers: { 'if-match': '"2"' },
   });
 
-  t.is((expectProblem(t, stale, 412) as ProblemDetails).etag, '"2"');
+  t.is(expectProblem(t, stale, 412).etag, '"2"');
   t.is(current.status, 204);
   t.is(await ctx.db.productRow(id), undefined);
 });
