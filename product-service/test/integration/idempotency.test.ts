@@ -4,28 +4,16 @@ import { request } from 'node:http';
 import { QueryTypes } from 'sequelize';
 
 import { EVENT_TYPES, type ProblemDetails, type ProductEvent } from '@shop/shared-contracts';
-import { call, EventListener, expectProblem, waitUntil, type ApiResponse } from '@shop/test-harness';
+import { call, expectProblem, waitUntil, type ApiResponse } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { IdempotencyKeyRepository } from '../../src/repositories/idempotency-key.repository';
 import { newUserId, productInput, type ProductInput } from '../helpers/factories';
 import { TestResponder } from '../helpers/test-responder';
-import { useProductService } from '../helpers/use-product-service';
+import { useProductEvents, useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
-let listener: EventListener;
-
-test.serial.before(async () => {
-  listener = await EventListener.bind(
-    ctx.env.amqpUrl,
-    ctx.service.config.amqp.productEventsExchange,
-    ctx.env.queueName('product.events.idempotency'),
-  );
-});
-
-test.serial.after.always(async () => {
-  await listener.close();
-});
+const productEvents = useProductEvents(ctx, 'idempotency');
 
 let keys = 0;
 /** A key no other test uses (keys are per user anyway; this keeps failures readable). */
@@ -113,13 +101,13 @@ test('one key sent 20 times, 10 at once over two replicas → one product, one p
   const events = await createdEventsOf(ownerId);
   t.is(events.length, 1, 'one product.created recorded');
   t.like(events[0]?.payload.data, { product: original.body, version: 1 });
-  await listener.waitFor(1, (event) => (event.body as ProductEvent).data.product.owner_id === ownerId);
+  await productEvents.listener.waitFor(1, (event) => (event.body as ProductEvent).data.product.owner_id === ownerId);
   await waitUntil(
     async () => (await createdEventsOf(ownerId)).every((event) => event.published_at !== null),
     'the product.created event published',
   );
   t.is(
-    listener.events((event) => (event.body as ProductEvent).data.product.owner_id === ownerId).length,
+    productEvents.listener.events((event) => (event.body as ProductEvent).data.product.owner_id === ownerId).length,
     1,
     'one product.created published',
   );
