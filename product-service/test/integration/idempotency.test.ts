@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { request } from 'node:http';
 import { QueryTypes } from 'sequelize';
@@ -32,6 +32,17 @@ function create(
     json: body,
     ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
   });
+}
+
+/** Asserts that `response` is a replay of `original`: the same 201 and product, marked as replayed. */
+function assertReplayOf(
+  t: ExecutionContext,
+  response: ApiResponse<PublicProduct>,
+  original: ApiResponse<PublicProduct>,
+) {
+  t.is(response.status, 201, response.text);
+  t.is(response.headers.get('idempotent-replayed'), 'true');
+  t.deepEqual(response.body, original.body);
 }
 
 interface KeyRow {
@@ -87,9 +98,7 @@ test('one key sent 20 times, 10 at once over two replicas → one product, one p
   }
   // After the first finished, every repeat is a replay of it.
   for (const replay of sequential) {
-    t.is(replay.status, 201);
-    t.is(replay.headers.get('idempotent-replayed'), 'true');
-    t.deepEqual(replay.body, original.body);
+    assertReplayOf(t, replay, original);
     t.is(replay.headers.get('location'), `/products/${original.body.id}`);
     t.is(replay.headers.get('etag'), '"1"');
   }
@@ -125,9 +134,7 @@ test('a replay is the stored answer: the product as created, even after it chang
 
   t.is(first.status, 201);
   t.false(first.headers.has('idempotent-replayed'));
-  t.is(replay.status, 201);
-  t.is(replay.headers.get('idempotent-replayed'), 'true');
-  t.deepEqual(replay.body, first.body);
+  assertReplayOf(t, replay, first);
   t.is(replay.body.quantity, 5);
   t.is(replay.headers.get('content-type'), 'application/json; charset=utf-8');
 });
@@ -145,9 +152,7 @@ test('the same key with the same body written differently (key order, spaces aro
     headers: { 'idempotency-key': key },
   });
 
-  t.is(replay.status, 201, replay.text);
-  t.is(replay.headers.get('idempotent-replayed'), 'true');
-  t.is(replay.body.id, first.body.id);
+  assertReplayOf(t, replay, first);
   t.is((await ctx.db.productRowsOwnedBy(ownerId)).length, 1);
 });
 
@@ -222,9 +227,7 @@ test('a create answered 503 while user-service was away, retried with its key on
   t.truthy(during.headers.get('retry-after'));
   t.is(after.status, 201, after.text);
   t.false(after.headers.has('idempotent-replayed'));
-  t.is(again.status, 201);
-  t.is(again.headers.get('idempotent-replayed'), 'true');
-  t.is(again.body.id, after.body.id);
+  assertReplayOf(t, again, after);
   t.is((await ctx.db.productRowsOwnedBy(ownerId)).length, 1);
 });
 
@@ -289,8 +292,7 @@ test('a key older than 24 h → not replayed: the create runs afresh and takes t
   t.is(second.status, 201);
   t.false(second.headers.has('idempotent-replayed'));
   t.not(second.body.id, first.body.id);
-  t.is(replayOfSecond.headers.get('idempotent-replayed'), 'true');
-  t.is(replayOfSecond.body.id, second.body.id);
+  assertReplayOf(t, replayOfSecond, second);
 });
 
 test('the purge → deletes keys older than 24 h every IDEMPOTENCY_PURGE_INTERVAL_MS, and keeps the others', async (t) => {
