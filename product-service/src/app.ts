@@ -34,6 +34,11 @@ export function createApp(deps: AppDeps): Express {
     logger: deps.logger,
     metrics: deps.metrics ?? new ProductServiceMetrics({ collectProcessMetrics: false }),
     corsMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    // A browser may retry creates and make conditional edits too.
+    corsHeaders: {
+      request: ['Idempotency-Key', 'If-Match', 'If-None-Match'],
+      response: ['ETag', 'Idempotent-Replayed'],
+    },
     routers: [
       createProductsRouter({
         productService: deps.productService,

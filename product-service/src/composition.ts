@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize-typescript';
 
-import type { Logger } from '@shop/shared-runtime';
+import { runEvery, type Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
 import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
 
@@ -9,6 +9,7 @@ import { createApp } from './app';
 import type { Config } from './config';
 import { TokenValidationClient } from './messaging/token-validation.client';
 import { ProductServiceMetrics } from './metrics';
+import { IdempotencyKeyRepository } from './repositories/idempotency-key.repository';
 import { ProductRepository } from './repositories/product.repository';
 import { CachedTokenValidator } from './services/cached-token-validator';
 import { ProductService } from './services/product.service';
@@ -88,12 +89,25 @@ export async function composeProductService(
   });
   const connected = await messaging.connect(config.amqp.url, [client.setup]);
 
+  const idempotencyKeys = new IdempotencyKeyRepository(sequelize);
+  // Keys past their 24 h retention are no use to anyone: each replica sweeps (the DELETE is
+  // idempotent, so replicas sweeping at once only repeat each other's work).
+  const keyPurge = runEvery(config.idempotency.purgeIntervalMs, async () => {
+    try {
+      const purged = await idempotencyKeys.purgeExpired();
+      if (purged > 0) logger.info({ purged }, 'purged expired idempotency keys');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not purge expired idempotency keys');
+    }
+  });
+
   let acceptingTraffic = true;
   const app = createApp({
     config,
     logger,
     productService: new ProductService({
       products: new ProductRepository(),
+      idempotencyKeys,
       outbox: messaging.outbox,
       withTransaction: transactionRunner(sequelize),
       events: messaging.relay,
@@ -114,6 +128,7 @@ export async function composeProductService(
       acceptingTraffic = false;
     },
     async close() {
+      clearInterval(keyPurge);
       // Fails what still waits for a reply: the connection goes next.
       await client.close();
       await messaging.close();

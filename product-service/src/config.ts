@@ -31,6 +31,10 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
   };
   /** The token-validation cache: how long user-service's answer is reused, and how many are kept. */
   authCache: CacheConfig;
+  idempotency: {
+    /** How often keys past their 24 h retention are deleted, in ms. */
+    purgeIntervalMs: number;
+  };
 }
 
 const schema = Joi.object({
@@ -41,6 +45,7 @@ const schema = Joi.object({
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
   PRODUCT_EVENTS_EXCHANGE: brokerName(PRODUCT_EVENTS_EXCHANGE),
   ...cacheEnvKeys('AUTH_CACHE', { maxMs: 3_600_000, defaultMs: 30_000 }),
+  IDEMPOTENCY_PURGE_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(600_000),
 }).unknown(true);
 
 /**
@@ -64,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxPending: vars.AUTH_RPC_MAX_PENDING as number,
     },
     authCache: cacheConfigOf(vars, 'AUTH_CACHE'),
+    idempotency: { purgeIntervalMs: vars.IDEMPOTENCY_PURGE_INTERVAL_MS as number },
   });
 }

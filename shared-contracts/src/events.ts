@@ -73,6 +73,14 @@ export interface ProductSnapshot {
 export interface ProductChangeData {
   product: ProductSnapshot;
   actor_id: number;
+  /**
+   * The product's version once this change is made — the number its strong `ETag` carries (1
+   * when created, one more at each update; for `product.deleted`, one more than the last
+   * version) — so a consumer orders a product's events by it and drops an older one arriving
+   * late. product-service always writes it; it is optional only for events recorded before
+   * products had versions (added without a new EVENT_VERSION, as an optional field).
+   */
+  version?: number;
 }
 
 export type TokenRevokedEvent = EventEnvelope<typeof EVENT_TYPES.tokenRevoked, TokenRevokedData>;
@@ -114,6 +122,7 @@ const productSnapshotSchema = Joi.object<ProductSnapshot>({
 const productChangeDataSchema = Joi.object<ProductChangeData>({
   product: productSnapshotSchema.required(),
   actor_id: userId,
+  version: Joi.number().integer().positive(),
 }).unknown(false);
 
 export const tokenRevokedEventSchema = envelopeSchema<TokenRevokedEvent>(

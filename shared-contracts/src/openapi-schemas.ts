@@ -60,6 +60,11 @@ export const COMMON_OPENAPI_SCHEMAS = {
           },
         },
       },
+      etag: {
+        type: 'string',
+        description: 'On a 412: the current entity tag of the resource.',
+        example: '"3"',
+      },
     },
   },
 } as const;

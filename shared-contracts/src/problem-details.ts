@@ -14,9 +14,15 @@ export const ERROR_CODES = {
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  /** The same `Idempotency-Key` is still being processed by an earlier request: retry after `Retry-After`. */
+  idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
+  /** `If-Match` names no current version of the resource; the problem's `etag` is the current one. */
+  precondition_failed: { status: 412, title: 'Precondition failed' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   validation_failed: { status: 422, title: 'Validation failed' },
+  /** An `Idempotency-Key` already used by this user with another request body. */
+  idempotency_key_reused: { status: 422, title: 'Idempotency key reused' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
@@ -53,6 +59,8 @@ export interface ProblemDetails {
   request_id: string;
   /** Present on validation errors: every failing field, not only the first. */
   errors?: FieldError[];
+  /** Present on a 412: the resource's current entity tag (e.g. `"3"`), to read it again or retry with. */
+  etag?: string;
 }
 
 export const fieldErrorSchema: Joi.ObjectSchema<FieldError> = Joi.object<FieldError>({
@@ -69,6 +77,7 @@ export const problemDetailsSchema: Joi.ObjectSchema<ProblemDetails> = Joi.object
   instance: Joi.string().required(),
   request_id: Joi.string().required(),
   errors: Joi.array().items(fieldErrorSchema).min(1),
+  etag: Joi.string(),
 }).unknown(false);
 
 /** Longest `X-Request-Id` taken from a client; longer or stranger values are replaced. */

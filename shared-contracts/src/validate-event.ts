@@ -49,10 +49,16 @@ export function isPlainProductEvent(value: unknown, type: string): value is Prod
     (requestId === null ||
       (typeof requestId === 'string' && requestId.length > 0 && requestId.length <= MAX_REQUEST_ID_LENGTH)) &&
     isPlainObject(data) &&
-    hasExactlyKeys(data, 2) &&
+    hasDataKeys(data) &&
     isPositiveId((data as Record<string, unknown>).actor_id) &&
     isPlainSnapshot((data as Record<string, unknown>).product)
   );
+}
+
+/** `product` and `actor_id` (checked by the caller), and `version` when present: a positive integer. */
+function hasDataKeys(data: object): boolean {
+  if (!Object.hasOwn(data, 'version')) return hasExactlyKeys(data, 2);
+  return hasExactlyKeys(data, 3) && isPositiveId((data as Record<string, unknown>).version);
 }
 
 function isPlainSnapshot(value: unknown): boolean {

@@ -4,6 +4,7 @@ import {
   EVENT_SCHEMAS,
   EVENT_TYPES,
   authEventSchema,
+  productCreatedEventSchema,
   domainEventSchema,
   productEventSchema,
   validateMessage,
@@ -48,6 +49,7 @@ const productCreated: ProductCreatedEvent = {
       updated_at: envelope.occurred_at,
     },
     actor_id: 7,
+    version: 1,
   },
 };
 
@@ -63,6 +65,17 @@ test('every event type has a schema that accepts a well-formed event of that typ
   for (const event of samples) {
     t.true(validateMessage<DomainEvent>(EVENT_SCHEMAS[event.type], event).ok, event.type);
     t.true(validateMessage(domainEventSchema, event).ok, event.type);
+  }
+});
+
+test('product events → data.version is optional (events recorded before versions) but a positive integer when present', (t) => {
+  const withoutVersion: Record<string, unknown> = { ...productCreated.data };
+  Reflect.deleteProperty(withoutVersion, 'version');
+  t.true(validateMessage(productCreatedEventSchema, { ...productCreated, data: withoutVersion }).ok);
+  for (const version of [0, -1, 1.5, '2', null]) {
+    t.false(
+      validateMessage(productCreatedEventSchema, { ...productCreated, data: { ...productCreated.data, version } }).ok,
+    );
   }
 });
 

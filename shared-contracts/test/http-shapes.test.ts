@@ -14,6 +14,7 @@ import {
 
 test('problemType → a URN per error code', (t) => {
   t.is(problemType('validation_failed'), 'urn:problem-type:validation-failed');
+  t.is(problemType('idempotency_key_reused'), 'urn:problem-type:idempotency-key-reused');
 });
 
 test('ERROR_CODES → the statuses of the contract table', (t) => {
@@ -24,9 +25,12 @@ test('ERROR_CODES → the statuses of the contract table', (t) => {
     forbidden: 403,
     not_found: 404,
     conflict: 409,
+    idempotency_key_in_use: 409,
+    precondition_failed: 412,
     payload_too_large: 413,
     unsupported_media_type: 415,
     validation_failed: 422,
+    idempotency_key_reused: 422,
     rate_limited: 429,
     service_unavailable: 503,
   });

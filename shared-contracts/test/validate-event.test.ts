@@ -63,6 +63,7 @@ const event = fc.record(
     request_id: text,
     data: fc.oneof(
       fc.record({ product, actor_id: id }),
+      fc.record({ product, actor_id: id, version: id }),
       fc.record({ product, actor_id: id, extra: fc.boolean() }),
       fc.record({ jti: fc.string(), user_id: id, exp: id }),
     ),
@@ -81,6 +82,7 @@ const validEvent = fc
       .map((d) => d.toISOString()),
     request_id: fc.oneof(fc.constant(null), fc.string({ minLength: 1, maxLength: 8 })),
     productId: fc.integer({ min: 1, max: 2 ** 31 }),
+    productVersion: fc.integer({ min: 1, max: 2 ** 31 }),
     price: fc.integer({ min: 0, max: 1_000_000 }).map((cents) => cents / 100),
     quantity: fc.nat(),
   })
@@ -102,6 +104,7 @@ const validEvent = fc
         updated_at: v.occurred_at,
       },
       actor_id: 3,
+      version: v.productVersion,
     },
   }));
 
@@ -145,6 +148,7 @@ const FIELD_PATHS = [
   ['data'],
   ['extra'],
   ['data', 'actor_id'],
+  ['data', 'version'],
   ['data', 'product'],
   ['data', 'extra'],
   ...['id', 'name', 'description', 'price', 'quantity', 'owner_id', 'created_at', 'updated_at', 'extra'].map(
@@ -211,9 +215,13 @@ test('validateEvent → product events as product-service writes them take the f
           updated_at: new Date().toISOString(),
         },
         actor_id: 3,
+        version: 2,
       },
     };
     t.true(isPlainProductEvent(value, type), type);
+    const withoutVersion: Record<string, unknown> = { ...value.data };
+    Reflect.deleteProperty(withoutVersion, 'version');
+    t.true(isPlainProductEvent({ ...value, data: withoutVersion }, type), `${type} recorded before versions`);
     t.deepEqual(validateEvent(type, value), { ok: true, value });
     t.false(isPlainProductEvent({ ...value, version: 2 }, type));
     t.false(isPlainProductEvent(value, EVENT_TYPES.tokenRevoked));

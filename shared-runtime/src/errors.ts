@@ -1,10 +1,15 @@
-import { ERROR_CODES, type ErrorCode, type FieldError } from '@shop/shared-contracts';
+import { ERROR_CODES, type ErrorCode, type FieldError, type ProblemDetails } from '@shop/shared-contracts';
+
+/** Members a problem body may carry beyond the standard ones (the contract lists them). */
+export type ProblemExtensions = Pick<ProblemDetails, 'etag'>;
 
 interface AppErrorOptions {
   errors?: FieldError[];
   cause?: unknown;
   /** Extra response headers the problem needs (e.g. `Retry-After`, `WWW-Authenticate`). */
   headers?: Record<string, string>;
+  /** Extra members of the problem body (e.g. the current `etag` of a 412). */
+  extensions?: ProblemExtensions;
 }
 
 /**
@@ -15,6 +20,7 @@ export class AppError extends Error {
   readonly status: number;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
+  readonly extensions: ProblemExtensions;
 
   constructor(
     readonly code: ErrorCode,
@@ -27,6 +33,7 @@ export class AppError extends Error {
     this.status = ERROR_CODES[code].status;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
   }
 }
 
@@ -67,6 +74,17 @@ export class ConflictError extends AppError {
 }
 
 /**
+ * A conditional request (`If-Match`) named no current version of the resource (RFC 9110 §13.1.1).
+ * `currentEtag` is the resource's entity tag now, sent in the problem body so the client can
+ * read the resource again, merge, and retry with it.
+ */
+export class PreconditionFailedError extends AppError {
+  constructor(detail: string, currentEtag: string) {
+    super('precondition_failed', detail, { extensions: { etag: currentEtag } });
+  }
+}
+
+/**
  * Seconds a client is told to wait (`Retry-After`) whenever a dependency is down or too slow:
  * the database, the broker, user-service behind the token-validation RPC, and `/health` while
  * unhealthy. One value for all, so a client's backoff does not depend on which one failed; 5 s
@@ -74,12 +92,17 @@ export class ConflictError extends AppError {
  */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** `Retry-After` of every answer that asks the client to come back later, in whole seconds. */
+export function retryAfterHeader(seconds: number = RETRY_AFTER_SECONDS): Record<string, string> {
+  return { 'Retry-After': String(seconds) };
+}
+
 /** A dependency (database, broker, user-service) is down or too slow; the client may retry later. */
 export class ServiceUnavailableError extends AppError {
   constructor(detail: string, options: { cause?: unknown } = {}) {
     super('service_unavailable', detail, {
       cause: options.cause,
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+      headers: retryAfterHeader(),
     });
   }
 }

@@ -19,10 +19,13 @@ export {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  PreconditionFailedError,
   RETRY_AFTER_SECONDS,
   ServiceUnavailableError,
   UnauthorizedError,
   ValidationError,
+  retryAfterHeader,
+  type ProblemExtensions,
 } from './errors';
 export type { EventNotifier } from './event-notifier';
 export { probe, type DependencyStatus, type HealthCheck } from './health';

@@ -10,11 +10,31 @@ import {
 } from '@shop/shared-runtime/http';
 
 import { SERVICE_VERSION } from '../service-info';
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from './idempotency';
 import { DESCRIPTION_MAX_LENGTH, MAX_INT4, MAX_PAGE_SIZE, MAX_PRICE, NAME_MAX_LENGTH } from './products.schemas';
+
+/** The strong entity tag of a product: its version, quoted. */
+const ETAG_HEADER = {
+  ETag: {
+    description: 'The product’s version as a strong entity tag (`"3"`); send it back in `If-Match` or `If-None-Match`.',
+    schema: { type: 'string', example: '"1"' },
+  },
+};
 
 const responses = {
   MalformedRequest: problemResponse(
-    'The body is not valid JSON (or does not inflate), or the path is not valid percent-encoding.',
+    'The body is not valid JSON (or does not inflate), the path is not valid percent-encoding, or a header is ' +
+      'malformed: `Idempotency-Key` not 1–255 printable ASCII characters (or sent twice), `If-Match` / ' +
+      '`If-None-Match` neither `*` nor a list of entity tags.',
+  ),
+  KeyInUse: problemResponse(
+    'A request with the same `Idempotency-Key` (`idempotency-key-in-use`) is still in flight, on this instance or ' +
+      'another: retry after `Retry-After`; once it has finished the retry gets its answer.',
+    RETRY_AFTER_RESPONSE_HEADER,
+  ),
+  PreconditionFailed: problemResponse(
+    '`If-Match` names no current version of the product (`precondition-failed`; weak tags never match): nothing ' +
+      'changed. The problem’s `etag` is the current one: read the product again, then retry with it.',
   ),
   Unauthorized: problemResponse(
     'No bearer token, a malformed `Authorization` header, or a token user-service refused (expired, bad signature, user gone).',
@@ -25,6 +45,10 @@ const responses = {
   PayloadTooLarge: problemResponse('The body is larger than the limit (100 kB by default).'),
   UnsupportedMediaType: problemResponse('The body is not `application/json`.'),
   ValidationFailed: problemResponse('The path, query or body failed validation; `errors` lists every failing field.'),
+  CreateRefused: problemResponse(
+    'The body failed validation (`validation-failed`; `errors` lists every failing field), or the ' +
+      '`Idempotency-Key` was already used by this user with another body (`idempotency-key-reused`).',
+  ),
   ServiceUnavailable: problemResponse(
     'A dependency is unavailable: the database, the broker, or user-service did not answer the token check in time. ' +
       'Never a 401: the token may be good.',
@@ -38,6 +62,8 @@ const productRef = { $ref: '#/components/schemas/Product' };
 
 const idParameter = { $ref: '#/components/parameters/ProductId' };
 
+const ifMatchParameter = { $ref: '#/components/parameters/IfMatch' };
+
 const bearer = [{ bearerAuth: [] }];
 
 const updateOperation = (method: 'PUT' | 'PATCH') => ({
@@ -48,14 +74,15 @@ const updateOperation = (method: 'PUT' | 'PATCH') => ({
       : 'Update some fields of a product',
   operationId: method === 'PUT' ? 'replaceProduct' : 'updateProduct',
   security: bearer,
-  parameters: [idParameter],
+  parameters: [idParameter, ifMatchParameter],
   requestBody: jsonRequestBody('ProductUpdate'),
   responses: {
-    '200': jsonResponse('The updated product.', productRef),
+    '200': jsonResponse('The updated product; `ETag` is its new version.', productRef, ETAG_HEADER),
     '400': ref('MalformedRequest'),
     '401': ref('Unauthorized'),
     '403': ref('Forbidden'),
     '404': ref('NotFound'),
+    '412': ref('PreconditionFailed'),
     '413': ref('PayloadTooLarge'),
     '415': ref('UnsupportedMediaType'),
     '422': ref('ValidationFailed'),
@@ -136,16 +163,28 @@ export const openApiDocument = {
         summary: 'Create a product owned by the caller',
         operationId: 'createProduct',
         security: bearer,
+        parameters: [{ $ref: '#/components/parameters/IdempotencyKey' }],
         requestBody: jsonRequestBody('ProductCreate'),
         responses: {
-          '201': jsonResponse('The new product.', productRef, {
-            Location: { description: 'The new product’s URL.', schema: { type: 'string' } },
-          }),
+          '201': jsonResponse(
+            'The new product — or, for a repeat of an `Idempotency-Key` with the same body within 24 h, the ' +
+              'answer the first request got (same body, `Location` and `ETag`), with `Idempotent-Replayed: true`.',
+            productRef,
+            {
+              Location: { description: 'The new product’s URL.', schema: { type: 'string' } },
+              ...ETAG_HEADER,
+              'Idempotent-Replayed': {
+                description: '`true` on a replayed answer: nothing was written this time.',
+                schema: { type: 'string', enum: ['true'] },
+              },
+            },
+          ),
           '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
+          '409': ref('KeyInUse'),
           '413': ref('PayloadTooLarge'),
           '415': ref('UnsupportedMediaType'),
-          '422': ref('ValidationFailed'),
+          '422': ref('CreateRefused'),
           '503': ref('ServiceUnavailable'),
         },
       },
@@ -155,9 +194,23 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Get one product',
         operationId: 'getProduct',
-        parameters: [idParameter],
+        parameters: [
+          idParameter,
+          {
+            name: 'If-None-Match',
+            in: 'header',
+            description:
+              'Entity tags the client holds (`"3"`, `W/"3"`, a list, or `*`): when one names the current version ' +
+              '(weak comparison), the answer is a 304 without a body.',
+            schema: { type: 'string' },
+          },
+        ],
         responses: {
-          '200': jsonResponse('The product.', productRef),
+          '200': jsonResponse('The product.', productRef, ETAG_HEADER),
+          '304': {
+            description: 'Not modified: `If-None-Match` names the current version. No body.',
+            headers: { ...REQUEST_ID_RESPONSE_HEADER, ...ETAG_HEADER },
+          },
           '400': ref('MalformedRequest'),
           '404': ref('NotFound'),
           '422': ref('ValidationFailed'),
@@ -171,13 +224,14 @@ export const openApiDocument = {
         summary: 'Delete a product',
         operationId: 'deleteProduct',
         security: bearer,
-        parameters: [idParameter],
+        parameters: [idParameter, ifMatchParameter],
         responses: {
           '204': { description: 'Deleted.', headers: REQUEST_ID_RESPONSE_HEADER },
           '400': ref('MalformedRequest'),
           '401': ref('Unauthorized'),
           '403': ref('Forbidden'),
           '404': ref('NotFound'),
+          '412': ref('PreconditionFailed'),
           '422': ref('ValidationFailed'),
           '503': ref('ServiceUnavailable'),
         },
@@ -204,6 +258,25 @@ export const openApiDocument = {
         required: true,
         description: 'The product id, a positive integer.',
         schema: { type: 'integer', minimum: 1, maximum: MAX_INT4 },
+      },
+      IdempotencyKey: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Makes the create safe to retry: a repeat with the same key and body from the same user within 24 h gets ' +
+          'the first answer again and writes nothing. A uuid per logical create is a good key.',
+        schema: { type: 'string', minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX_LENGTH, pattern: '^[\\x20-\\x7E]+$' },
+      },
+      IfMatch: {
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description:
+          'Apply the change only while the product is at one of these versions (strong comparison, checked in ' +
+          'the same statement as the change): `"3"`, a list `"3", "4"`, or `*` (any). A weak tag (`W/"3"`) never ' +
+          'matches. Without it, the last write wins.',
+        schema: { type: 'string', example: '"1"' },
       },
     },
     responses,

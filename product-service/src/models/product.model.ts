@@ -10,6 +10,8 @@ export interface ProductAttributes {
   price: string;
   quantity: number;
   ownerId: number;
+  /** 1 when created, one more at each change; the strong ETag and the events' `version`. */
+  version: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,6 +43,10 @@ export class ProductModel extends Model<ProductAttributes, ProductCreationAttrib
 
   @Column({ type: DataType.INTEGER, allowNull: false })
   declare ownerId: number;
+
+  // Set by the database (default 1, `version + 1` in every update statement), never by the model.
+  @Column({ type: DataType.INTEGER, allowNull: false })
+  declare version: number;
 
   @CreatedAt
   @Column({ type: DataType.DATE })

@@ -1,7 +1,7 @@
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
 import { BaseRepository, isoTimestampSql, plainQuery, type TransactionOptions } from '@shop/shared-runtime/db';
 
-import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
+import { ProductModel, type ProductAttributes, type ProductCreationAttributes } from '../models/product.model';
 
 /** A product as the layers above see it. */
 export interface ProductRecord {
@@ -12,9 +12,41 @@ export interface ProductRecord {
   price: string;
   quantity: number;
   ownerId: number;
+  /** 1 when created, one more at each change: the strong ETag and the events' `version`. */
+  version: number;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The fields an update may set, as stored. */
+export type ProductFieldChanges = Partial<Pick<ProductAttributes, 'name' | 'description' | 'price' | 'quantity'>>;
+
+/**
+ * Which rows a change applies to: the product's owner only, and, when `versions` is given (an
+ * `If-Match`), only while its version is one of them — checked in the very statement that
+ * changes the row, so no change can slip in between a read and the write.
+ */
+export interface ChangeGuard {
+  ownerId: number;
+  versions?: readonly number[];
+}
+
+/** What stands in the way of a change that touched no row: nothing (no such row), another owner, or a newer version. */
+export interface ChangeTarget {
+  ownerId: number;
+  version: number;
+}
+
+/** Columns of the fields an update may set. */
+const UPDATABLE_COLUMNS: Record<keyof ProductFieldChanges, string> = {
+  name: 'name',
+  description: 'description',
+  price: 'price',
+  quantity: 'quantity',
+};
+
+/** The WHERE of a guarded change; `$1` is the id, `$2` the owner, `$3` the versions (an int[] or null). */
+const GUARDED_ROW = 'id = $1 AND owner_id = $2 AND ($3::integer[] IS NULL OR version = ANY($3::integer[]))';
 
 /** The envelope fields of a `product.created` event that the service decides; SQL fills in the rest. */
 export type ProductCreatedHeader = Pick<ProductCreatedEvent, 'id' | 'version' | 'request_id'>;
@@ -58,7 +90,10 @@ function createWithEventSql(recordColumns: string): string {
              'version', $8::integer,
              'occurred_at', ${isoTimestampSql('now()')},
              'request_id', $9::text,
-             'data', jsonb_build_object('product', ${productSnapshotSql('product')}, 'actor_id', product.owner_id)),
+             'data', jsonb_build_object(
+               'product', ${productSnapshotSql('product')},
+               'actor_id', product.owner_id,
+               'version', product.version)),
            now()
       FROM product
   )
@@ -78,7 +113,11 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
    * statement. The event's `data.product` is exactly what toProductSnapshot makes of the record
    * returned, i.e. the HTTP response's body.
    */
-  async createWithCreatedEvent(values: ProductCreationAttributes, event: ProductCreatedHeader): Promise<ProductRecord> {
+  async createWithCreatedEvent(
+    values: ProductCreationAttributes,
+    event: ProductCreatedHeader,
+    options: TransactionOptions = {},
+  ): Promise<ProductRecord> {
     return this.run(async () => {
       const { rows } = await plainQuery<ProductRecord>(
         this.sequelize,
@@ -94,6 +133,7 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
           event.version,
           event.request_id,
         ],
+        options.transaction,
       );
       const [created] = rows;
       if (!created) throw new Error('the product insert returned no row');
@@ -101,12 +141,57 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
     });
   }
 
-  /** Deletes one row and returns it as it was just before; null when no row has that id. */
-  async deleteReturning(id: number, options: TransactionOptions = {}): Promise<ProductRecord | null> {
+  /**
+   * Sets the given fields of product `id` and increases its version, in one statement, when
+   * `guard` lets it; returns the row as changed, or null when it touched none (see {@link targetOf}).
+   */
+  async updateGuarded(
+    id: number,
+    changes: ProductFieldChanges,
+    guard: ChangeGuard,
+    options: TransactionOptions = {},
+  ): Promise<ProductRecord | null> {
+    const values: unknown[] = [id, guard.ownerId, guard.versions ?? null];
+    const assignments = (Object.keys(UPDATABLE_COLUMNS) as (keyof ProductFieldChanges)[])
+      .filter((field) => changes[field] !== undefined)
+      .map((field) => {
+        values.push(changes[field]);
+        return `${UPDATABLE_COLUMNS[field]} = $${values.length}`;
+      });
     return this.run(async () => {
       const { rows } = await plainQuery<ProductRecord>(
         this.sequelize,
-        `DELETE FROM products WHERE id = $1 RETURNING ${this.recordColumns}`,
+        `UPDATE products SET ${[...assignments, 'version = version + 1', 'updated_at = now()'].join(', ')}
+          WHERE ${GUARDED_ROW} RETURNING ${this.recordColumns}`,
+        values,
+        options.transaction,
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /**
+   * Deletes product `id`, in one statement, when `guard` lets it; returns it as it was just
+   * before, or null when it touched no row (see {@link targetOf}).
+   */
+  async deleteGuarded(id: number, guard: ChangeGuard, options: TransactionOptions = {}): Promise<ProductRecord | null> {
+    return this.run(async () => {
+      const { rows } = await plainQuery<ProductRecord>(
+        this.sequelize,
+        `DELETE FROM products WHERE ${GUARDED_ROW} RETURNING ${this.recordColumns}`,
+        [id, guard.ownerId, guard.versions ?? null],
+        options.transaction,
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /** The owner and version of product `id` now, to say why a guarded change touched nothing; null when it does not exist. */
+  async targetOf(id: number, options: TransactionOptions = {}): Promise<ChangeTarget | null> {
+    return this.run(async () => {
+      const { rows } = await plainQuery<ChangeTarget>(
+        this.sequelize,
+        'SELECT owner_id AS "ownerId", version FROM products WHERE id = $1',
         [id],
         options.transaction,
       );
@@ -122,6 +207,7 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
       price: instance.price,
       quantity: instance.quantity,
       ownerId: instance.ownerId,
+      version: instance.version,
       createdAt: instance.createdAt,
       updatedAt: instance.updatedAt,
     };

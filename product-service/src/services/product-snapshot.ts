@@ -29,3 +29,11 @@ export function toProductSnapshot(product: ProductRecord): ProductSnapshot {
     updated_at: product.updatedAt.toISOString(),
   };
 }
+
+/**
+ * A product's strong entity tag: its version, quoted (`"3"`). The version alone identifies a
+ * representation, since a product's id is in its URL and every change increases the version.
+ */
+export function productEtag(version: number): string {
+  return `"${version}"`;
+}

@@ -1,9 +1,19 @@
 import { EVENT_TYPES } from '@shop/shared-contracts';
-import { type ChangeContext, type EventNotifier, ForbiddenError, NotFoundError } from '@shop/shared-runtime';
+import {
+  AppError,
+  type ChangeContext,
+  type EventNotifier,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  retryAfterHeader,
+} from '@shop/shared-runtime';
 import type { OutboxRepository, Page, Transaction, TransactionRunner } from '@shop/shared-runtime/db';
 
+import type { IdempotencyKeyRepository, StoredResponse } from '../repositories/idempotency-key.repository';
 import type { ProductRecord, ProductRepository } from '../repositories/product.repository';
 import { eventEnvelope, productChangedEvent } from './product-events';
+import { productEtag } from './product-snapshot';
 
 /** What a client gives to create a product; `price` is an exact two-place decimal string. */
 export interface NewProduct {
@@ -16,8 +26,34 @@ export interface NewProduct {
 /** The fields an update sets; absent fields keep their value. */
 export type ProductChanges = Partial<NewProduct>;
 
+/**
+ * The versions a change may apply to (from `If-Match`): it is made only while the product's
+ * version is one of them. Absent: any version (last write wins). Empty: none can match.
+ */
+export type ExpectedVersions = readonly number[] | undefined;
+
+/** A create sent with an `Idempotency-Key`, and how to answer it. */
+export interface IdempotentCreate {
+  /** The client's key, unique per user. */
+  key: string;
+  /** SHA-256 of the canonical JSON of the validated body: a repeat must send the same. */
+  fingerprint: string;
+  /** The answer to store and send for the product created: a repeat gets exactly this. */
+  respond(product: ProductRecord): StoredResponse;
+}
+
+/** What a create with a key answers: the stored response, and whether it is a replay. */
+export interface IdempotentOutcome {
+  response: StoredResponse;
+  replayed: boolean;
+}
+
+/** `Retry-After` of a 409 for a key in flight, in s: a create holds its key for milliseconds. */
+export const KEY_IN_USE_RETRY_AFTER_SECONDS = 1;
+
 export interface ProductServiceDeps {
   products: ProductRepository;
+  idempotencyKeys: IdempotencyKeyRepository;
   /** Where `product.updated` and `product.deleted` are recorded, in the change's transaction. */
   outbox: OutboxRepository;
   withTransaction: TransactionRunner;
@@ -31,12 +67,14 @@ export interface ProductServiceDeps {
  */
 export class ProductService {
   private readonly products: ProductRepository;
+  private readonly idempotencyKeys: IdempotencyKeyRepository;
   private readonly outbox: OutboxRepository;
   private readonly withTransaction: TransactionRunner;
   private readonly events: EventNotifier;
 
   constructor(deps: ProductServiceDeps) {
     this.products = deps.products;
+    this.idempotencyKeys = deps.idempotencyKeys;
     this.outbox = deps.outbox;
     this.withTransaction = deps.withTransaction;
     this.events = deps.events;
@@ -60,12 +98,60 @@ export class ProductService {
     return product;
   }
 
-  /** Changes only the given fields. 404 before 403: a missing product is reported as such to anyone. */
-  async update(id: number, changes: ProductChanges, actorId: number, context: ChangeContext): Promise<ProductRecord> {
+  /**
+   * Creates a product at most once per user and key, across every replica sharing the database:
+   * the first request creates and stores its answer with the product and its event (one
+   * transaction); a repeat with the same body gets that answer back and writes nothing; the
+   * same key with another body is a 422; a repeat while the first is still in flight, a 409 with
+   * `Retry-After`. A create that fails stores nothing, so its retry runs afresh.
+   */
+  async createOnce(
+    input: NewProduct,
+    ownerId: number,
+    context: ChangeContext,
+    request: IdempotentCreate,
+  ): Promise<IdempotentOutcome> {
+    const outcome = await this.withTransaction(async (transaction): Promise<IdempotentOutcome> => {
+      if (!(await this.idempotencyKeys.tryLock(ownerId, request.key, transaction))) throw keyInUse();
+      const stored = await this.idempotencyKeys.findLive(ownerId, request.key, transaction);
+      if (stored) {
+        if (stored.fingerprint !== request.fingerprint) throw keyReused();
+        return { response: stored.response, replayed: true };
+      }
+      const product = await this.products.createWithCreatedEvent({ ...input, ownerId }, eventEnvelope(context), {
+        transaction,
+      });
+      const response = request.respond(product);
+      const saved = await this.idempotencyKeys.save(
+        ownerId,
+        request.key,
+        { fingerprint: request.fingerprint, response },
+        transaction,
+      );
+      // Only if a live row appeared despite the lock (it cannot while every writer takes it): undo the create.
+      if (!saved) throw keyInUse();
+      return { response, replayed: false };
+    });
+    if (!outcome.replayed) this.events.notify();
+    return outcome;
+  }
+
+  /**
+   * Changes only the given fields, when `expected` (an `If-Match`) allows. 404, then 403, then
+   * 412, as RFC 9110 §13.2.2 orders them: a precondition is judged only on a change that would
+   * otherwise succeed.
+   */
+  async update(
+    id: number,
+    changes: ProductChanges,
+    actorId: number,
+    context: ChangeContext,
+    expected?: ExpectedVersions,
+  ): Promise<ProductRecord> {
     const updated = await this.withTransaction(async (transaction) => {
-      await this.ownedProduct(id, actorId, transaction);
-      const product = await this.products.update(id, changes, { transaction });
-      if (!product) throw notFound(id);
+      const guard = { ownerId: actorId, ...(expected ? { versions: expected } : {}) };
+      const product = await this.products.updateGuarded(id, changes, guard, { transaction });
+      if (!product) throw await this.whyUnchanged(id, actorId, transaction);
       await this.outbox.add(productChangedEvent(EVENT_TYPES.productUpdated, product, actorId, context), {
         transaction,
       });
@@ -75,12 +161,12 @@ export class ProductService {
     return updated;
   }
 
-  /** Deletes a product; its `product.deleted` event carries it as it was just before. */
-  async delete(id: number, actorId: number, context: ChangeContext): Promise<void> {
+  /** Deletes a product, when `expected` allows; its `product.deleted` event carries it as it was just before. */
+  async delete(id: number, actorId: number, context: ChangeContext, expected?: ExpectedVersions): Promise<void> {
     await this.withTransaction(async (transaction) => {
-      await this.ownedProduct(id, actorId, transaction);
-      const deleted = await this.products.deleteReturning(id, { transaction });
-      if (!deleted) throw notFound(id);
+      const guard = { ownerId: actorId, ...(expected ? { versions: expected } : {}) };
+      const deleted = await this.products.deleteGuarded(id, guard, { transaction });
+      if (!deleted) throw await this.whyUnchanged(id, actorId, transaction);
       await this.outbox.add(productChangedEvent(EVENT_TYPES.productDeleted, deleted, actorId, context), {
         transaction,
       });
@@ -88,14 +174,33 @@ export class ProductService {
     this.events.notify();
   }
 
-  private async ownedProduct(id: number, actorId: number, transaction: Transaction): Promise<ProductRecord> {
-    const product = await this.products.findById(id, { transaction });
-    if (!product) throw notFound(id);
-    if (product.ownerId !== actorId) throw new ForbiddenError('Only the owner of this product may change it.');
-    return product;
+  /** Why a guarded change touched no row: no such product, another owner's, or a version `If-Match` did not name. */
+  private async whyUnchanged(id: number, actorId: number, transaction: Transaction): Promise<AppError> {
+    const target = await this.products.targetOf(id, { transaction });
+    if (!target) return notFound(id);
+    if (target.ownerId !== actorId) return new ForbiddenError('Only the owner of this product may change it.');
+    return new PreconditionFailedError(
+      `Product ${id} is at version ${target.version}, which If-Match does not name; read it again and retry.`,
+      productEtag(target.version),
+    );
   }
 }
 
 function notFound(id: number): NotFoundError {
   return new NotFoundError(`Product ${id} does not exist.`);
+}
+
+function keyInUse(): AppError {
+  return new AppError(
+    'idempotency_key_in_use',
+    'A request with this Idempotency-Key is still being processed; retry after a moment.',
+    { headers: retryAfterHeader(KEY_IN_USE_RETRY_AFTER_SECONDS) },
+  );
+}
+
+function keyReused(): AppError {
+  return new AppError(
+    'idempotency_key_reused',
+    'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+  );
 }

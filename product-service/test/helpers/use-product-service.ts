@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { TestEnvironment } from '@shop/test-harness';
+import { EventListener, TestEnvironment } from '@shop/test-harness';
 
 import {
   openTestDatabase,
@@ -92,6 +92,30 @@ export function useProductService(
     },
     unusedQueue(label) {
       return required(environment, 'the test environment').queueName(`auth.validate_token.${label}`);
+    },
+  };
+}
+
+/**
+ * Registers the hooks of an EventListener on the file's `product.events` exchange (a queue of its
+ * own, named by `label`), bound once the file's product-service is up and closed with the file.
+ */
+export function useProductEvents(ctx: ProductServiceContext, label: string): { readonly listener: EventListener } {
+  let listener: EventListener | undefined;
+  test.serial.before(async () => {
+    listener = await EventListener.bind(
+      ctx.env.amqpUrl,
+      ctx.service.config.amqp.productEventsExchange,
+      ctx.env.queueName(`product.events.${label}`),
+    );
+  });
+  test.serial.after.always(async () => {
+    await listener?.close();
+  });
+  return {
+    get listener() {
+      if (!listener) throw new Error('the product events listener has not started');
+      return listener;
     },
   };
 }

@@ -13,26 +13,14 @@ import {
   type ProductEvent,
 } from '@shop/shared-contracts';
 
-import { call, EventListener, type ReceivedEvent, retryOnDeadlock } from '@shop/test-harness';
+import { call, type ReceivedEvent, retryOnDeadlock } from '@shop/test-harness';
 
 import type { PublicProduct } from '../../src/api/products.presenter';
 import { newUserId, productInput } from '../helpers/factories';
-import { useProductService } from '../helpers/use-product-service';
+import { useProductEvents, useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
-let listener: EventListener;
-
-test.serial.before(async () => {
-  listener = await EventListener.bind(
-    ctx.env.amqpUrl,
-    ctx.service.config.amqp.productEventsExchange,
-    ctx.env.queueName('product.events.listener'),
-  );
-});
-
-test.serial.after.always(async () => {
-  await listener.close();
-});
+const productEvents = useProductEvents(ctx, 'listener');
 
 /** How long to keep listening for an event that must not come, in ms (several relay drains). */
 const QUIET_PERIOD_MS = 1500;
@@ -92,7 +80,7 @@ test('POST, PUT, DELETE → product.created, product.updated, product.deleted in
   });
 
   t.deepEqual([created.status, updated.status, deleted.status], [201, 200, 204]);
-  const messages = await listener.waitFor(3, aboutProduct(created.body.id));
+  const messages = await productEvents.listener.waitFor(3, aboutProduct(created.body.id));
   const events = messages.map((message) => message.body as ProductEvent);
   t.deepEqual(
     events.map((event) => event.type),
@@ -143,10 +131,10 @@ test('a refused write (422 bad input, 401, 403 not the owner, 404 unknown id) re
   ];
 
   t.deepEqual(statuses, [422, 422, 401, 403, 403, 404, 404]);
-  await listener.waitFor(1, ownedBy(ownerId));
+  await productEvents.listener.waitFor(1, ownedBy(ownerId));
   await quietPeriod();
   t.deepEqual(
-    listener.events(ownedBy(ownerId)).map((event) => event.routingKey),
+    productEvents.listener.events(ownedBy(ownerId)).map((event) => event.routingKey),
     [EVENT_TYPES.productCreated],
   );
   t.deepEqual(

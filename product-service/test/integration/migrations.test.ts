@@ -24,7 +24,12 @@ function environment(): TestEnvironment {
 
 // This service's schema; the migrator itself (its lock, the names it records, creating the database)
 // is shared-runtime's, tested in its test/integration/migrator.test.ts.
-const ALL_MIGRATIONS = ['0001-create-products', '0002-create-outbox-events'];
+const ALL_MIGRATIONS = [
+  '0001-create-products',
+  '0002-create-outbox-events',
+  '0003-add-product-version',
+  '0004-create-idempotency-keys',
+];
 
 /** A connection without models: migrations own the schema, and the app's model stays untouched. */
 async function migratedDatabase(label: string): Promise<Sequelize> {
@@ -49,7 +54,7 @@ test('migrations → up, down, up again on a fresh database', async (t) => {
   const migrator = createMigrator(sequelize, MIGRATIONS);
 
   t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), ALL_MIGRATIONS);
-  t.deepEqual(await tables(sequelize), ['outbox_events', 'products', 'schema_migrations']);
+  t.deepEqual(await tables(sequelize), ['idempotency_keys', 'outbox_events', 'products', 'schema_migrations']);
   t.deepEqual(await migrateToLatest(sequelize, MIGRATIONS), [], 'a second run has nothing to do');
 
   await migrator.down({ to: 0 });
@@ -84,6 +89,7 @@ test('migrations → products columns have the contract types and owner_id is in
       ['owner_id', 'integer', 'NO'],
       ['created_at', 'timestamp with time zone', 'NO'],
       ['updated_at', 'timestamp with time zone', 'NO'],
+      ['version', 'integer', 'NO'],
     ],
   );
   const indexes = await sequelize.query<{ indexdef: string }>(
@@ -91,6 +97,21 @@ test('migrations → products columns have the contract types and owner_id is in
     { type: QueryTypes.SELECT },
   );
   t.regex(indexes[0]?.indexdef ?? '', /\(owner_id\)/);
+});
+
+test('migrations → 0003 gives rows stored before it version 1', async (t) => {
+  const { url } = await environment().createDatabase('versions');
+  const sequelize = new Sequelize(url, { dialect: 'postgres', logging: false });
+  t.teardown(() => sequelize.close());
+  const migrator = createMigrator(sequelize, MIGRATIONS);
+  await migrator.up({ to: '0002-create-outbox-events' });
+  await sequelize.query("INSERT INTO products (name, price, quantity, owner_id) VALUES ('old', 1, 0, 1)");
+
+  await migrator.up();
+
+  t.deepEqual(await sequelize.query('SELECT name, version FROM products', { type: QueryTypes.SELECT }), [
+    { name: 'old', version: 1 },
+  ]);
 });
 
 test('migrations → the database refuses rows the API would refuse, and keeps money exact', async (t) => {

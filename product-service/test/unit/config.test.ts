@@ -15,7 +15,16 @@ test('loadConfig → the contract defaults for an empty environment', (t) => {
     amqp: { url: 'amqp://guest:guest@localhost:5672' },
     rpc: { queue: AUTH_VALIDATE_TOKEN_QUEUE, timeoutMs: 3000, maxPending: 10_000 },
     log: { level: 'info' },
+    idempotency: { purgeIntervalMs: 600_000 },
   });
+});
+
+test('loadConfig → IDEMPOTENCY_PURGE_INTERVAL_MS is read, and refused below 1 s or above a day', (t) => {
+  t.is(loadConfig({ IDEMPOTENCY_PURGE_INTERVAL_MS: '60000' }).idempotency.purgeIntervalMs, 60_000);
+  for (const bad of ['999', '86400001', 'soon']) {
+    const error = t.throws(() => loadConfig({ IDEMPOTENCY_PURGE_INTERVAL_MS: bad }), { instanceOf: ConfigError });
+    t.regex(error.message, /IDEMPOTENCY_PURGE_INTERVAL_MS/);
+  }
 });
 
 test('loadConfig → reads and converts the variables', (t) => {

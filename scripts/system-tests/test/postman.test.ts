@@ -47,6 +47,6 @@ test('the Postman collection passes with newman against both services', async (t
 
   const failures = summary.run.failures.map((failure) => `${failure.source?.name ?? '?'}: ${failure.error.message}`);
   t.deepEqual(failures, []);
-  t.is(summary.run.stats.requests.total, 17);
+  t.is(summary.run.stats.requests.total, 20);
   t.true((summary.run.stats.assertions.total ?? 0) >= 17, 'every request has tests');
 });

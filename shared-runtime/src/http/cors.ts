@@ -5,6 +5,10 @@ export interface CorsOptions {
   origins: readonly string[];
   /** Methods a preflight may ask for. */
   methods: readonly string[];
+  /** Request headers of the service's own a preflight may ask for, beyond {@link ALLOWED_HEADERS} (e.g. `If-Match`). */
+  requestHeaders?: readonly string[];
+  /** Response headers of the service's own scripts may read, beyond {@link EXPOSED_HEADERS} (e.g. `ETag`). */
+  responseHeaders?: readonly string[];
 }
 
 /** Request headers a browser may send cross-origin beyond the CORS-safelisted ones. */
@@ -25,6 +29,8 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 export function cors(options: CorsOptions): RequestHandler {
   const allowed = new Set(options.origins);
   const methods = options.methods.join(', ');
+  const allowedHeaders = [ALLOWED_HEADERS, ...(options.requestHeaders ?? [])].join(', ');
+  const exposedHeaders = [EXPOSED_HEADERS, ...(options.responseHeaders ?? [])].join(', ');
   return (req, res, next) => {
     if (allowed.size === 0) {
       next();
@@ -36,7 +42,7 @@ export function cors(options: CorsOptions): RequestHandler {
     const permitted = origin !== undefined && allowed.has(origin);
     if (permitted) {
       res.set('Access-Control-Allow-Origin', origin);
-      res.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+      res.set('Access-Control-Expose-Headers', exposedHeaders);
     }
     const isPreflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (!isPreflight) {
@@ -47,7 +53,7 @@ export function cors(options: CorsOptions): RequestHandler {
     if (permitted) {
       res.set({
         'Access-Control-Allow-Methods': methods,
-        'Access-Control-Allow-Headers': ALLOWED_HEADERS,
+        'Access-Control-Allow-Headers': allowedHeaders,
         'Access-Control-Max-Age': String(PREFLIGHT_MAX_AGE_SECONDS),
       });
     }

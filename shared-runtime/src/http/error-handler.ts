@@ -75,6 +75,7 @@ export function sendProblem(res: Response, error: AppError, instance: string, re
     instance,
     request_id: requestId,
     ...(error.errors ? { errors: error.errors } : {}),
+    ...error.extensions,
   };
   res
     .status(error.status)

@@ -21,6 +21,8 @@ export interface HttpAppOptions {
   metrics: ServiceMetrics;
   /** Methods a CORS preflight may ask for: the ones the service's routes answer. */
   corsMethods: readonly string[];
+  /** Headers of the service's own routes that CORS must let browsers send and read (`If-Match`, `ETag`). */
+  corsHeaders?: { request?: readonly string[]; response?: readonly string[] };
   /** Body parsers beside JSON (an HTML-form parser). */
   extraBodyParsers?: readonly RequestHandler[];
   /**
@@ -52,7 +54,14 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(requestContext(logger));
   app.use(httpMetrics(options.metrics.httpRequestDuration));
   // Ahead of the parsers and routes, so error responses carry CORS headers too and browsers can read them.
-  app.use(cors({ origins: options.http.corsOrigins, methods: options.corsMethods }));
+  app.use(
+    cors({
+      origins: options.http.corsOrigins,
+      methods: options.corsMethods,
+      ...(options.corsHeaders?.request ? { requestHeaders: options.corsHeaders.request } : {}),
+      ...(options.corsHeaders?.response ? { responseHeaders: options.corsHeaders.response } : {}),
+    }),
+  );
   app.use(
     helmet({
       // TLS is terminated in front of the service; HSTS and upgrade-insecure-requests belong

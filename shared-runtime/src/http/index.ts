@@ -7,6 +7,15 @@ export {
   type BearerIdentity,
 } from './bearer-auth';
 export { formBody, jsonBody, requireContentType } from './body-parsing';
+export {
+  conditionHeader,
+  matchesStrongly,
+  matchesWeakly,
+  parseEntityTagCondition,
+  strongEntityTag,
+  type EntityTag,
+  type EntityTagCondition,
+} from './entity-tags';
 export { cors, type CorsOptions } from './cors';
 export { errorHandler, notFoundHandler } from './error-handler';
 export { createHttpApp, type HttpAppOptions } from './http-app';

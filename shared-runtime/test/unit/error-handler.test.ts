@@ -6,6 +6,7 @@ import { call, expectProblem, waitUntil } from '@shop/test-harness';
 
 import {
   ConflictError,
+  PreconditionFailedError,
   createLogger,
   RETRY_AFTER_SECONDS,
   ServiceUnavailableError,
@@ -58,6 +59,9 @@ async function serveThrowing(t: ExecutionContext): Promise<{ baseUrl: string; lo
       { path: 'query.offset', message: '"offset" must be a number', type: 'number.base' },
     ]);
   });
+  app.get('/stale', () => {
+    throw new PreconditionFailedError('Product 1 has changed since version 2.', '"3"');
+  });
   app.get('/unauthorized', () => {
     throw new UnauthorizedError('The bearer token has expired.', 'Bearer error="invalid_token"');
   });
@@ -94,6 +98,15 @@ test('errorHandler: an AppError → problem+json with its code’s status, type 
     instance: '/conflict',
     request_id: 'req-conflict',
   });
+});
+
+test('errorHandler: a PreconditionFailedError → 412 whose body carries the current etag', async (t) => {
+  const { baseUrl } = await serveThrowing(t);
+
+  const response = await call(baseUrl, 'GET', '/stale');
+
+  const problem = expectProblem(t, response, 412);
+  t.like(problem, { type: 'urn:problem-type:precondition-failed', title: 'Precondition failed', etag: '"3"' });
 });
 
 test('errorHandler: a ValidationError → 422 listing every failing field', async (t) => {

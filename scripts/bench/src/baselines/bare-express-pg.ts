@@ -34,16 +34,18 @@ interface ProductRow {
   price: string;
   quantity: number;
   owner_id: number;
+  version: number;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, name, description, price, quantity, owner_id, created_at, updated_at';
+// The columns product-service reads, version included (it becomes the ETag), so both do the same work.
+const COLUMNS = 'id, name, description, price, quantity, owner_id, version, created_at, updated_at';
 
 /** The ideal's own outbox: the shape of product-service's, read by its own relay. */
 const BARE_OUTBOX_TABLE = 'bench_bare_outbox_events';
 
-function toJson(row: ProductRow): Record<string, unknown> {
+function toJson({ version: _version, ...row }: ProductRow): Record<string, unknown> {
   return {
     ...row,
     price: Number(row.price),
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     }
     const { rows } = await pool.query<ProductRow>(`SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]);
     const row = rows[0];
-    if (row) res.json(toJson(row));
+    if (row) res.set('ETag', `"${row.version}"`).json(toJson(row));
     else res.status(404).end();
   });
 
@@ -128,7 +130,8 @@ async function main(): Promise<void> {
          INSERT INTO ${BARE_OUTBOX_TABLE} (id, type, payload, occurred_at)
          SELECT $6::uuid, 'product.created',
                 jsonb_build_object('id', $6::uuid, 'type', 'product.created', 'version', 1, 'occurred_at', now(),
-                                   'request_id', NULL, 'data', jsonb_build_object('product', to_jsonb(product), 'actor_id', $5::integer)),
+                                   'request_id', NULL, 'data', jsonb_build_object('product', to_jsonb(product) - 'version', 'actor_id', $5::integer,
+                                                              'version', product.version)),
                 now()
            FROM product
        )
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
     const row = rows[0];
     if (!row) throw new Error('INSERT returned no row');
     relay.notify();
-    res.status(201).location(`/products/${row.id}`).json(toJson(row));
+    res.status(201).location(`/products/${row.id}`).set('ETag', `"${row.version}"`).json(toJson(row));
   });
 
   const server = app.listen(0, '127.0.0.1', () => {
