@@ -31,6 +31,13 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
   };
   /** The token-validation cache: how long user-service's answer is reused, and how many are kept. */
   authCache: CacheConfig;
+  docs: {
+    /**
+     * user-service's base URL as a browser reaches it, without a trailing slash: the API docs'
+     * Authorize logs in at its `/login`.
+     */
+    userServicePublicUrl: string;
+  };
 }
 
 const schema = Joi.object({
@@ -41,6 +48,10 @@ const schema = Joi.object({
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
   PRODUCT_EVENTS_EXCHANGE: brokerName(PRODUCT_EVENTS_EXCHANGE),
   ...cacheEnvKeys('AUTH_CACHE', { maxMs: 3_600_000, defaultMs: 30_000 }),
+  // Where a browser reaches user-service (not where this service does: it talks over RabbitMQ).
+  USER_SERVICE_PUBLIC_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://localhost:8001'),
 }).unknown(true);
 
 /**
@@ -64,5 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxPending: vars.AUTH_RPC_MAX_PENDING as number,
     },
     authCache: cacheConfigOf(vars, 'AUTH_CACHE'),
+    docs: { userServicePublicUrl: (vars.USER_SERVICE_PUBLIC_URL as string).replace(/\/+$/, '') },
   });
 }

@@ -1,10 +1,13 @@
 import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 import {
+  BEARER_TOKEN_REQUIRED,
+  PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   REQUEST_ID_RESPONSE_HEADER,
   RETRY_AFTER_RESPONSE_HEADER,
   jsonRequestBody,
   jsonResponse,
+  oauth2PasswordScheme,
   operationsPaths,
   problemResponse,
 } from '@shop/shared-runtime/http';
@@ -38,8 +41,6 @@ const productRef = { $ref: '#/components/schemas/Product' };
 
 const idParameter = { $ref: '#/components/parameters/ProductId' };
 
-const bearer = [{ bearerAuth: [] }];
-
 const updateOperation = (method: 'PUT' | 'PATCH') => ({
   tags: ['products'],
   summary:
@@ -47,7 +48,7 @@ const updateOperation = (method: 'PUT' | 'PATCH') => ({
       ? 'Update a product (partial: only the fields sent change, as with PATCH)'
       : 'Update some fields of a product',
   operationId: method === 'PUT' ? 'replaceProduct' : 'updateProduct',
-  security: bearer,
+  security: BEARER_TOKEN_REQUIRED,
   parameters: [idParameter],
   requestBody: jsonRequestBody('ProductUpdate'),
   responses: {
@@ -84,8 +85,16 @@ const productFields = {
   quantity: { type: 'integer', minimum: 0, maximum: MAX_INT4, example: 12 },
 };
 
+export interface OpenApiOptions {
+  /**
+   * user-service's URL as a browser reaches it (`USER_SERVICE_PUBLIC_URL`, no trailing slash):
+   * Swagger UI's Authorize posts the login form to its `/login`.
+   */
+  userServicePublicUrl: string;
+}
+
 /** The OpenAPI 3.1 description of every route product-service mounts. */
-export const openApiDocument = {
+export const createOpenApiDocument = (options: OpenApiOptions) => ({
   openapi: '3.1.0',
   info: {
     title: 'product-service',
@@ -93,15 +102,22 @@ export const openApiDocument = {
     description:
       'Product catalogue. Reads are public; writes need a bearer token from user-service, which ' +
       'product-service checks by RPC over RabbitMQ (queue `auth.validate_token`), never by itself.',
+    license: { name: 'MIT', identifier: 'MIT' },
   },
-  servers: [{ url: 'http://localhost:8002' }],
-  tags: [{ name: 'products' }, { name: 'operations' }],
+  // Relative: the operations are tried against the origin the document was loaded from, however
+  // the browser reached it (localhost, 127.0.0.1, a proxy's name).
+  servers: [{ url: '/' }],
+  tags: [
+    { name: 'products', description: 'The catalogue: public reads, writes by the products’ owners.' },
+    { name: 'operations', description: 'Health, metrics and these docs.' },
+  ],
   paths: {
     '/products': {
       get: {
         tags: ['products'],
         summary: 'List products, ordered by id',
         operationId: 'listProducts',
+        security: PUBLIC,
         parameters: [
           {
             name: 'skip',
@@ -135,7 +151,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Create a product owned by the caller',
         operationId: 'createProduct',
-        security: bearer,
+        security: BEARER_TOKEN_REQUIRED,
         requestBody: jsonRequestBody('ProductCreate'),
         responses: {
           '201': jsonResponse('The new product.', productRef, {
@@ -155,6 +171,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Get one product',
         operationId: 'getProduct',
+        security: PUBLIC,
         parameters: [idParameter],
         responses: {
           '200': jsonResponse('The product.', productRef),
@@ -170,7 +187,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Delete a product',
         operationId: 'deleteProduct',
-        security: bearer,
+        security: BEARER_TOKEN_REQUIRED,
         parameters: [idParameter],
         responses: {
           '204': { description: 'Deleted.', headers: REQUEST_ID_RESPONSE_HEADER },
@@ -187,6 +204,8 @@ export const openApiDocument = {
   },
   components: {
     securitySchemes: {
+      // Logging in happens at user-service; its CORS_ORIGINS must allow these docs' origin.
+      ...oauth2PasswordScheme(`${options.userServicePublicUrl}/login`),
       bearerAuth: {
         type: 'http',
         scheme: 'bearer',
@@ -235,4 +254,4 @@ export const openApiDocument = {
       ...COMMON_OPENAPI_SCHEMAS,
     },
   },
-} as const;
+}) as const;

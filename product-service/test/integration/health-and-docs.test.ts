@@ -5,11 +5,13 @@ import type { ProblemDetails } from '@shop/shared-contracts';
 
 import { call } from '@shop/test-harness';
 
-import { openApiDocument } from '../../src/api/openapi';
+import { createOpenApiDocument } from '../../src/api/openapi';
 import { insertProduct, newUserId } from '../helpers/factories';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
+
+const openApiDocument = createOpenApiDocument({ userServicePublicUrl: 'http://localhost:8001' });
 
 interface Health {
   status: string;

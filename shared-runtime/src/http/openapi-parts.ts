@@ -51,13 +51,46 @@ export function schemaRef(name: string) {
 }
 
 /**
+ * `security` of an operation anyone may call. Declared explicitly on every public operation, so
+ * a reader (and `redocly lint`'s `security-defined` rule) can tell "public" from "forgotten".
+ */
+export const PUBLIC = [] as const;
+
+/** The name of the OAuth2 password-flow scheme in `components.securitySchemes`. */
+export const OAUTH2_PASSWORD_SCHEME = 'OAuth2PasswordBearer';
+
+/**
+ * `security` of an operation that needs an access token: Swagger UI's Authorize takes it either
+ * way, by logging in with a username and password (the OAuth2 password flow against user-service's
+ * `/login`) or as a token pasted into `bearerAuth`. Both end up as `Authorization: Bearer <token>`.
+ */
+export const BEARER_TOKEN_REQUIRED = [{ [OAUTH2_PASSWORD_SCHEME]: [] }, { bearerAuth: [] }];
+
+/**
+ * The `components.securitySchemes` entry of the OAuth2 password flow whose token endpoint is
+ * `tokenUrl` (user-service's `/login`: relative in its own document, absolute in another
+ * service's). The flow has no scopes: a token grants what its user may do.
+ */
+export function oauth2PasswordScheme(tokenUrl: string) {
+  return {
+    [OAUTH2_PASSWORD_SCHEME]: {
+      type: 'oauth2',
+      description:
+        'Log in with a username and password: the token endpoint is user-service’s `POST /login` ' +
+        '(OAuth2 password form), and the access token it returns is sent as `Authorization: Bearer <token>`.',
+      flows: { password: { tokenUrl, scopes: {} } },
+    },
+  } as const;
+}
+
+/**
  * The paths of the operations routes every service mounts: `/health` (readiness, described by
- * `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json` and `/docs`. Tagged
- * `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
+ * `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json`, `/docs` and `/redoc`, all
+ * public. Tagged `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
  */
 export function operationsPaths(readinessSummary: string) {
   const operation = (operationId: string, summary: string, responses: object) => ({
-    get: { tags: ['operations'], summary, operationId, responses },
+    get: { tags: ['operations'], summary, operationId, security: PUBLIC, responses },
   });
   return {
     '/health': operation('health', readinessSummary, {
@@ -78,6 +111,9 @@ export function operationsPaths(readinessSummary: string) {
       '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } },
     }),
     '/docs': operation('docs', 'Swagger UI over this document', {
+      '200': { description: 'An HTML page.', content: { 'text/html': {} } },
+    }),
+    '/redoc': operation('redoc', 'ReDoc over this document', {
       '200': { description: 'An HTML page.', content: { 'text/html': {} } },
     }),
   };

@@ -1,9 +1,12 @@
 import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 import {
+  BEARER_TOKEN_REQUIRED,
+  PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   RETRY_AFTER_RESPONSE_HEADER,
   jsonRequestBody,
   jsonResponse,
+  oauth2PasswordScheme,
   operationsPaths,
   problemResponse,
 } from '@shop/shared-runtime/http';
@@ -40,15 +43,22 @@ export const openApiDocument = {
     description:
       'Registration, login and token validation. Tokens are also validated over RabbitMQ ' +
       '(queue `auth.validate_token`) for product-service; see the README for the RPC contract.',
+    license: { name: 'MIT', identifier: 'MIT' },
   },
-  servers: [{ url: 'http://localhost:8001' }],
-  tags: [{ name: 'auth' }, { name: 'operations' }],
+  // Relative: the operations are tried against the origin the document was loaded from, however
+  // the browser reached it (localhost, 127.0.0.1, a proxy's name).
+  servers: [{ url: '/' }],
+  tags: [
+    { name: 'auth', description: 'Accounts and access tokens.' },
+    { name: 'operations', description: 'Health, metrics and these docs.' },
+  ],
   paths: {
     '/register': {
       post: {
         tags: ['auth'],
         summary: 'Create an account',
         operationId: 'register',
+        security: PUBLIC,
         requestBody: jsonRequestBody('Credentials'),
         responses: {
           '201': jsonResponse('The new user.', 'User'),
@@ -67,6 +77,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Exchange a username and password for an access token (OAuth2 password form or JSON)',
         operationId: 'login',
+        security: PUBLIC,
         requestBody: {
           required: true,
           content: {
@@ -91,6 +102,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Check a token: signature, expiry, and that its user exists and is active',
         operationId: 'validateToken',
+        security: PUBLIC,
         requestBody: jsonRequestBody('TokenToValidate'),
         responses: {
           '200': jsonResponse('Whether the token is valid (always 200 for a well-formed request).', 'TokenValidation'),
@@ -107,7 +119,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Revoke the presented token (it stays refused until it would have expired)',
         operationId: 'logout',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         responses: {
           '204': {
             description: 'Logged out.',
@@ -123,7 +135,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'RFC 7009 revocation of one of the caller’s tokens; 200 even for unknown or foreign tokens',
         operationId: 'revoke',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         requestBody: {
           required: true,
           content: {
@@ -150,7 +162,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Deactivate the caller’s account: every token of theirs is refused from then on',
         operationId: 'deactivateMe',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         requestBody: jsonRequestBody('Deactivation'),
         responses: {
           '200': jsonResponse('The deactivated user.', 'User'),
@@ -167,6 +179,8 @@ export const openApiDocument = {
   },
   components: {
     securitySchemes: {
+      // Swagger UI's Authorize logs in here with a username and password, as FastAPI's did.
+      ...oauth2PasswordScheme('/login'),
       bearerAuth: {
         type: 'http',
         scheme: 'bearer',
