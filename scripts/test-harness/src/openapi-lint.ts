@@ -20,7 +20,9 @@ interface RedoclyReport {
 }
 
 /** The Redocly CLI's entry script, from the installed `@redocly/cli` package. */
-const REDOCLY_CLI = path.join(path.dirname(require.resolve('@redocly/cli/package.json')), 'bin/cli.js');
+function redoclyCli(): string {
+  return path.join(path.dirname(require.resolve('@redocly/cli/package.json')), 'bin/cli.js');
+}
 
 /**
  * Runs `redocly lint` with its recommended rules on `document` and returns every problem found
@@ -34,7 +36,7 @@ export async function lintOpenApi(document: object): Promise<LintProblem[]> {
     await writeFile(file, JSON.stringify(document, null, 2));
     const { stdout } = await run(
       process.execPath,
-      [REDOCLY_CLI, 'lint', file, '--extends=recommended', '--format=json', '--max-problems=1000'],
+      [redoclyCli(), 'lint', file, '--extends=recommended', '--format=json', '--max-problems=1000'],
       {
         cwd: folder,
         // No usage reports and no update check: tests reach nothing beyond this machine.

@@ -28,10 +28,7 @@ export function createDocsRouter(document: object, service: string): Router {
   });
 
   router.use('/docs', pageCsp, swaggerUi.serve);
-  router.get(
-    '/docs',
-    swaggerUi.setup(document, { customSiteTitle: title }),
-  );
+  router.get('/docs', swaggerUi.setup(document, { customSiteTitle: title }));
 
   router.get('/redoc', pageCsp, (_req, res) => {
     res.type('html').send(redocPage(title));
