@@ -42,14 +42,16 @@ export interface CommonConfig {
 }
 
 /**
- * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`).
+ * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`);
+ * empty: none; unset: `defaultOrigins`.
  * `*` is refused: the API answers with the caller's data to whoever may read it, so every origin
  * allowed must be named. No credentials mode is offered (tokens travel in `Authorization`, never
  * in cookies), so `Access-Control-Allow-Credentials` is never sent.
  */
 const corsOrigins = (defaultOrigins: readonly string[]) =>
   Joi.string()
-    .empty('')
+    // Set but empty: CORS off, whatever the default.
+    .allow('')
     // A function: Joi would share (and, on concat, merge into) an array default.
     .default(() => [...defaultOrigins])
     .custom((value: string, helpers) => {
@@ -154,7 +156,7 @@ export function commonConfigOf(vars: Record<string, unknown>): CommonConfig {
       port: vars.PORT as number,
       bodyLimitBytes: vars.BODY_LIMIT_BYTES as number,
       trustProxyHops: vars.TRUST_PROXY_HOPS as number,
-      corsOrigins: vars.CORS_ORIGINS as string[],
+      corsOrigins: vars.CORS_ORIGINS === '' ? [] : (vars.CORS_ORIGINS as string[]),
     },
     db: {
       url: vars.DATABASE_URL as string,
