@@ -32,7 +32,7 @@ async function serveDocs(t: ExecutionContext): Promise<string> {
 
 /** The CSP's directives by name: `{ 'connect-src': ["'self'", …] }`. */
 function cspOf(header: string | null): Record<string, string[]> {
-  return Object.fromEntries(
+  return Object.fromEntries<string[]>(
     (header ?? '')
       .split(';')
       .map((directive) => directive.trim().split(/\s+/))
