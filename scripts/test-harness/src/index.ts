@@ -6,7 +6,7 @@ export { EVENTUALLY_MS, retryOnDeadlock, settlesWithin, waitUntil, type WaitOpti
 export { metricSample, sampleValue, scrapeMetrics } from './metrics';
 export { INTERNALS, call, expectProblem, type ApiResponse, type CallOptions } from './http-client';
 export { freePort } from './free-port';
-export { lintOpenApi, type LintProblem } from './openapi-lint';
+export { lintOpenApi, type LintOptions, type LintProblem } from './openapi-lint';
 export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';
 export type { Infrastructure, InfrastructureSource } from './infrastructure';
 export { TcpProxy } from './tcp-proxy';

@@ -24,12 +24,41 @@ function redoclyCli(): string {
   return path.join(path.dirname(require.resolve('@redocly/cli/package.json')), 'bin/cli.js');
 }
 
+export interface LintOptions {
+  /**
+   * The tag of operations allowed to have no 4xx response (health, metrics, the docs: nothing a
+   * client sends can be wrong), whose `operation-4xx-response` warnings are left out.
+   */
+  tagWithout4xx?: string;
+}
+
 /**
  * Runs `redocly lint` with its recommended rules on `document` and returns every problem found
- * (errors and warnings). The document is written to a fresh temporary folder, which is also the
- * working directory, so no `redocly.yaml` of the repository changes the rules.
+ * (errors and warnings), less those `options` expects. The document is written to a fresh
+ * temporary folder, which is also the working directory, so no `redocly.yaml` of the repository
+ * changes the rules.
  */
-export async function lintOpenApi(document: object): Promise<LintProblem[]> {
+export async function lintOpenApi(document: object, options: LintOptions = {}): Promise<LintProblem[]> {
+  const problems = await runRedoclyLint(document);
+  return problems.filter(
+    (problem) =>
+      !(
+        options.tagWithout4xx !== undefined &&
+        problem.ruleId === 'operation-4xx-response' &&
+        operationTags(document, problem.pointer).includes(options.tagWithout4xx)
+      ),
+  );
+}
+
+/** The tags of the operation `pointer` (`#/paths/~1health/get/responses`) lies in. */
+function operationTags(document: object, pointer: string): string[] {
+  const [, paths, path, method] = pointer.split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+  if (paths !== 'paths' || path === undefined || method === undefined) return [];
+  const operations = (document as { paths?: Record<string, Record<string, { tags?: string[] }>> }).paths;
+  return operations?.[path]?.[method]?.tags ?? [];
+}
+
+async function runRedoclyLint(document: object): Promise<LintProblem[]> {
   const folder = await mkdtemp(path.join(tmpdir(), 'openapi-lint-'));
   try {
     const file = path.join(folder, 'openapi.json');

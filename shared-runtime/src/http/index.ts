@@ -18,6 +18,7 @@ export {
   REQUEST_ID_HEADER_COMPONENT,
   REQUEST_ID_RESPONSE_HEADER,
   RETRY_AFTER_RESPONSE_HEADER,
+  documentHead,
   jsonRequestBody,
   jsonResponse,
   oauth2PasswordScheme,

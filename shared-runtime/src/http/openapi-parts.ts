@@ -51,6 +51,24 @@ export function schemaRef(name: string) {
 }
 
 /**
+ * The head of a service's OpenAPI 3.1 document: `info` (MIT-licensed), a relative server, and
+ * its tags, the service's own first and then `operations` (what {@link operationsPaths} tags).
+ */
+export function documentHead(
+  info: { title: string; version: string; description: string },
+  serviceTag: { name: string; description: string },
+) {
+  return {
+    openapi: '3.1.0',
+    info: { ...info, license: { name: 'MIT', identifier: 'MIT' } },
+    // Relative: the operations are tried against the origin the document was loaded from, however
+    // the browser reached it (localhost, 127.0.0.1, a proxy's name).
+    servers: [{ url: '/' }],
+    tags: [serviceTag, { name: 'operations', description: 'Health, metrics and these docs.' }],
+  } as const;
+}
+
+/**
  * `security` of an operation anyone may call. Declared explicitly on every public operation, so
  * a reader (and `redocly lint`'s `security-defined` rule) can tell "public" from "forgotten".
  */

@@ -4,6 +4,7 @@ import {
   PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   RETRY_AFTER_RESPONSE_HEADER,
+  documentHead,
   jsonRequestBody,
   jsonResponse,
   oauth2PasswordScheme,
@@ -36,22 +37,16 @@ const ref = (name: keyof typeof responses) => ({ $ref: `#/components/responses/$
 
 /** The OpenAPI 3.1 description of every route user-service mounts. */
 export const openApiDocument = {
-  openapi: '3.1.0',
-  info: {
-    title: 'user-service',
-    version: SERVICE_VERSION,
-    description:
-      'Registration, login and token validation. Tokens are also validated over RabbitMQ ' +
-      '(queue `auth.validate_token`) for product-service; see the README for the RPC contract.',
-    license: { name: 'MIT', identifier: 'MIT' },
-  },
-  // Relative: the operations are tried against the origin the document was loaded from, however
-  // the browser reached it (localhost, 127.0.0.1, a proxy's name).
-  servers: [{ url: '/' }],
-  tags: [
+  ...documentHead(
+    {
+      title: 'user-service',
+      version: SERVICE_VERSION,
+      description:
+        'Registration, login and token validation. Tokens are also validated over RabbitMQ ' +
+        '(queue `auth.validate_token`) for product-service; see the README for the RPC contract.',
+    },
     { name: 'auth', description: 'Accounts and access tokens.' },
-    { name: 'operations', description: 'Health, metrics and these docs.' },
-  ],
+  ),
   paths: {
     '/register': {
       post: {
