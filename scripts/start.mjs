@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // `npm start`: build (incremental), check that PostgreSQL and RabbitMQ answer, then run both
 // services as child processes until Ctrl-C. Each service reads its own `.env` when present.
+// Their logs are readable coloured lines at a terminal, and the services' JSON lines otherwise
+// (`npm start | tee log.json`, a process manager).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { copyLines, prettyFormatter } from './log-output.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const services = [
@@ -82,9 +86,15 @@ if (problems.length > 0) {
   process.exit(1);
 }
 
+const format = process.stdout.isTTY ? prettyFormatter() : undefined;
+
 let stopping = false;
 const children = services.map((service) => {
-  const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: path.join(root, service.name), stdio: 'inherit' });
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: path.join(root, service.name),
+    stdio: ['inherit', format ? 'pipe' : 'inherit', 'inherit'],
+  });
+  if (format) copyLines(child.stdout, process.stdout, format);
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`${service.name} exited (${signal ?? code}); stopping the other service\n`);

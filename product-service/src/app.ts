@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { HealthCheck, Logger } from '@shop/shared-runtime';
 import { createHttpApp } from '@shop/shared-runtime/http';
 
-import { openApiDocument } from './api/openapi';
+import { createOpenApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
 import { userServiceAuth } from './api/require-auth';
 import type { Config } from './config';
@@ -13,7 +13,7 @@ import type { TokenValidator } from './services/token-validator';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
 export interface AppDeps {
-  config: Pick<Config, 'http'>;
+  config: Pick<Config, 'http' | 'docs'>;
   logger: Logger;
   productService: ProductService;
   /** Checks bearer tokens on writes: the validation cache in front of the RabbitMQ RPC client, or a fake. */
@@ -47,6 +47,6 @@ export function createApp(deps: AppDeps): Express {
     ],
     healthChecks: deps.healthChecks,
     isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
-    openApiDocument,
+    openApiDocument: createOpenApiDocument({ userServicePublicUrl: deps.config.docs.userServicePublicUrl }),
   });
 }

@@ -35,6 +35,13 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
     /** How often keys past their 24 h retention are deleted, in ms. */
     purgeIntervalMs: number;
   };
+  docs: {
+    /**
+     * user-service's base URL as a browser reaches it, without a trailing slash: the API docs'
+     * Authorize logs in at its `/login`.
+     */
+    userServicePublicUrl: string;
+  };
 }
 
 const schema = Joi.object({
@@ -46,6 +53,10 @@ const schema = Joi.object({
   PRODUCT_EVENTS_EXCHANGE: brokerName(PRODUCT_EVENTS_EXCHANGE),
   ...cacheEnvKeys('AUTH_CACHE', { maxMs: 3_600_000, defaultMs: 30_000 }),
   IDEMPOTENCY_PURGE_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(600_000),
+  // Where a browser reaches user-service (not where this service does: it talks over RabbitMQ).
+  USER_SERVICE_PUBLIC_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://localhost:8001'),
 }).unknown(true);
 
 /**
@@ -70,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     authCache: cacheConfigOf(vars, 'AUTH_CACHE'),
     idempotency: { purgeIntervalMs: vars.IDEMPOTENCY_PURGE_INTERVAL_MS as number },
+    docs: { userServicePublicUrl: (vars.USER_SERVICE_PUBLIC_URL as string).replace(/\/+$/, '') },
   });
 }

@@ -42,27 +42,31 @@ export interface CommonConfig {
 }
 
 /**
- * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`).
+ * `CORS_ORIGINS`: comma-separated exact origins (`https://shop.example,http://localhost:3000`);
+ * empty: none; unset: `defaultOrigins`.
  * `*` is refused: the API answers with the caller's data to whoever may read it, so every origin
  * allowed must be named. No credentials mode is offered (tokens travel in `Authorization`, never
  * in cookies), so `Access-Control-Allow-Credentials` is never sent.
  */
-const corsOrigins = Joi.string()
-  .empty('')
-  .default([])
-  .custom((value: string, helpers) => {
-    const origins = value
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter((origin) => origin.length > 0);
-    const bad = origins.find((origin) => !isExactOrigin(origin));
-    if (bad !== undefined) {
-      return helpers.message({
-        custom: `{{#label}} must list exact origins like https://shop.example (no "*", path or trailing slash); got ${bad}`,
-      });
-    }
-    return [...new Set(origins)];
-  });
+const corsOrigins = (defaultOrigins: readonly string[]) =>
+  Joi.string()
+    // Set but empty: CORS off, whatever the default.
+    .allow('')
+    // A function: Joi would share (and, on concat, merge into) an array default.
+    .default(() => [...defaultOrigins])
+    .custom((value: string, helpers) => {
+      const origins = value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin.length > 0);
+      const bad = origins.find((origin) => !isExactOrigin(origin));
+      if (bad !== undefined) {
+        return helpers.message({
+          custom: `{{#label}} must list exact origins like https://shop.example (no "*", path or trailing slash); got ${bad}`,
+        });
+      }
+      return [...new Set(origins)];
+    });
 
 /** `scheme://host[:port]` exactly as a browser sends it in `Origin`. */
 function isExactOrigin(value: string): boolean {
@@ -77,17 +81,31 @@ export const brokerName = (fallback: string): Joi.StringSchema =>
     .pattern(/^[A-Za-z0-9._:-]{1,200}$/)
     .default(fallback);
 
-/**
- * The Joi keys of the variables every service reads, with the service's own defaults: the port
- * it listens on and the database it uses on a local PostgreSQL.
- */
-export function commonEnvKeys(defaults: { port: number; database: string }): Joi.PartialSchemaMap {
+/** A service's own defaults for {@link commonEnvKeys}. */
+export interface CommonEnvDefaults {
+  /** The port it listens on. */
+  port: number;
+  /** The database it uses on a local PostgreSQL. */
+  database: string;
+  /**
+   * `CORS_ORIGINS` when unset and `NODE_ENV` is `development` (the local default), e.g. the
+   * origin of the other service's API docs on this machine; elsewhere CORS stays off by default.
+   */
+  developmentCorsOrigins?: readonly string[];
+}
+
+/** The Joi keys of the variables every service reads, with the service's own defaults. */
+export function commonEnvKeys(defaults: CommonEnvDefaults): Joi.PartialSchemaMap {
   return {
     NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
     PORT: Joi.number().port().default(defaults.port),
     BODY_LIMIT_BYTES: Joi.number().integer().min(1024).max(10_485_760).default(102_400),
     TRUST_PROXY_HOPS: Joi.number().integer().min(0).max(10).default(0),
-    CORS_ORIGINS: corsOrigins,
+    CORS_ORIGINS: Joi.any().when('NODE_ENV', {
+      is: 'development',
+      then: corsOrigins(defaults.developmentCorsOrigins ?? []),
+      otherwise: corsOrigins([]),
+    }),
     DATABASE_URL: Joi.string()
       .uri({ scheme: ['postgres', 'postgresql'] })
       .default(`postgres://postgres@localhost:5432/${defaults.database}`),
@@ -138,7 +156,7 @@ export function commonConfigOf(vars: Record<string, unknown>): CommonConfig {
       port: vars.PORT as number,
       bodyLimitBytes: vars.BODY_LIMIT_BYTES as number,
       trustProxyHops: vars.TRUST_PROXY_HOPS as number,
-      corsOrigins: vars.CORS_ORIGINS as string[],
+      corsOrigins: vars.CORS_ORIGINS === '' ? [] : (vars.CORS_ORIGINS as string[]),
     },
     db: {
       url: vars.DATABASE_URL as string,

@@ -55,8 +55,16 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
   };
 }
 
+/** Where product-service's docs run locally (`npm start`): the origins a browser sends from them. */
+export const PRODUCT_DOCS_LOCAL_ORIGINS = ['http://localhost:8002', 'http://127.0.0.1:8002'] as const;
+
 const schema = Joi.object({
-  ...commonEnvKeys({ port: 8001, database: 'user_service_db' }),
+  ...commonEnvKeys({
+    port: 8001,
+    database: 'user_service_db',
+    // product-service's API docs on this machine log in here (Swagger UI's Authorize).
+    developmentCorsOrigins: PRODUCT_DOCS_LOCAL_ORIGINS,
+  }),
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_PREFETCH: Joi.number().integer().min(1).max(1000).default(64),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),

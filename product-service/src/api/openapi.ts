@@ -1,10 +1,14 @@
 import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 import {
+  BEARER_TOKEN_REQUIRED,
+  PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   REQUEST_ID_RESPONSE_HEADER,
   RETRY_AFTER_RESPONSE_HEADER,
+  documentHead,
   jsonRequestBody,
   jsonResponse,
+  oauth2PasswordScheme,
   operationsPaths,
   problemResponse,
 } from '@shop/shared-runtime/http';
@@ -64,8 +68,6 @@ const idParameter = { $ref: '#/components/parameters/ProductId' };
 
 const ifMatchParameter = { $ref: '#/components/parameters/IfMatch' };
 
-const bearer = [{ bearerAuth: [] }];
-
 const updateOperation = (method: 'PUT' | 'PATCH') => ({
   tags: ['products'],
   summary:
@@ -73,7 +75,7 @@ const updateOperation = (method: 'PUT' | 'PATCH') => ({
       ? 'Update a product (partial: only the fields sent change, as with PATCH)'
       : 'Update some fields of a product',
   operationId: method === 'PUT' ? 'replaceProduct' : 'updateProduct',
-  security: bearer,
+  security: BEARER_TOKEN_REQUIRED,
   parameters: [idParameter, ifMatchParameter],
   requestBody: jsonRequestBody('ProductUpdate'),
   responses: {
@@ -111,24 +113,25 @@ const productFields = {
   quantity: { type: 'integer', minimum: 0, maximum: MAX_INT4, example: 12 },
 };
 
-/** The OpenAPI 3.1 description of every route product-service mounts. */
-export const openApiDocument = {
-  openapi: '3.1.0',
-  info: {
-    title: 'product-service',
-    version: SERVICE_VERSION,
-    description:
-      'Product catalogue. Reads are public; writes need a bearer token from user-service, which ' +
-      'product-service checks by RPC over RabbitMQ (queue `auth.validate_token`), never by itself.',
-  },
-  servers: [{ url: 'http://localhost:8002' }],
-  tags: [{ name: 'products' }, { name: 'operations' }],
+/** Every route product-service mounts; {@link createOpenApiDocument} adds the login flow. */
+const baseDocument = {
+  ...documentHead(
+    {
+      title: 'product-service',
+      version: SERVICE_VERSION,
+      description:
+        'Product catalogue. Reads are public; writes need a bearer token from user-service, which ' +
+        'product-service checks by RPC over RabbitMQ (queue `auth.validate_token`), never by itself.',
+    },
+    { name: 'products', description: 'The catalogue: public reads, writes by the products’ owners.' },
+  ),
   paths: {
     '/products': {
       get: {
         tags: ['products'],
         summary: 'List products, ordered by id',
         operationId: 'listProducts',
+        security: PUBLIC,
         parameters: [
           {
             name: 'skip',
@@ -162,7 +165,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Create a product owned by the caller',
         operationId: 'createProduct',
-        security: bearer,
+        security: BEARER_TOKEN_REQUIRED,
         parameters: [{ $ref: '#/components/parameters/IdempotencyKey' }],
         requestBody: jsonRequestBody('ProductCreate'),
         responses: {
@@ -194,6 +197,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Get one product',
         operationId: 'getProduct',
+        security: PUBLIC,
         parameters: [
           idParameter,
           {
@@ -223,7 +227,7 @@ export const openApiDocument = {
         tags: ['products'],
         summary: 'Delete a product',
         operationId: 'deleteProduct',
-        security: bearer,
+        security: BEARER_TOKEN_REQUIRED,
         parameters: [idParameter, ifMatchParameter],
         responses: {
           '204': { description: 'Deleted.', headers: REQUEST_ID_RESPONSE_HEADER },
@@ -309,3 +313,27 @@ export const openApiDocument = {
     },
   },
 } as const;
+
+export interface OpenApiOptions {
+  /**
+   * user-service's URL as a browser reaches it (`USER_SERVICE_PUBLIC_URL`, no trailing slash):
+   * Swagger UI's Authorize posts the login form to its `/login`.
+   */
+  userServicePublicUrl: string;
+}
+
+/** The OpenAPI 3.1 description of every route product-service mounts. */
+export function createOpenApiDocument(options: OpenApiOptions) {
+  const { components } = baseDocument;
+  return {
+    ...baseDocument,
+    components: {
+      ...components,
+      securitySchemes: {
+        // Logging in happens at user-service; its CORS_ORIGINS must allow these docs' origin.
+        ...oauth2PasswordScheme(`${options.userServicePublicUrl}/login`),
+        ...components.securitySchemes,
+      },
+    },
+  };
+}

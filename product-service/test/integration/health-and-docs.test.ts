@@ -5,11 +5,13 @@ import type { ProblemDetails } from '@shop/shared-contracts';
 
 import { call } from '@shop/test-harness';
 
-import { openApiDocument } from '../../src/api/openapi';
+import { createOpenApiDocument } from '../../src/api/openapi';
 import { insertProduct, newUserId } from '../helpers/factories';
 import { useProductService } from '../helpers/use-product-service';
 
 const ctx = useProductService();
+
+const openApiDocument = createOpenApiDocument({ userServicePublicUrl: 'http://localhost:8001' });
 
 interface Health {
   status: string;
@@ -60,8 +62,9 @@ test('GET /openapi.json → OpenAPI 3.1 with the bearer scheme on every write an
     openapi: '3.1.0',
     components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
   });
-  const paths = response.body.paths as unknown as Record<string, Record<string, { security?: unknown }>>;
-  const secured = (path: string, method: string) => paths[path]?.[method]?.security !== undefined;
+  const paths = response.body.paths as unknown as Record<string, Record<string, { security?: unknown[] }>>;
+  // Public operations declare `security: []`.
+  const secured = (path: string, method: string) => (paths[path]?.[method]?.security?.length ?? 0) > 0;
   t.true(secured('/products', 'post'));
   t.true(secured('/products/{id}', 'put'));
   t.true(secured('/products/{id}', 'patch'));

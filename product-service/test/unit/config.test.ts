@@ -53,6 +53,22 @@ test('loadConfig → every bad variable named in one line', (t) => {
     t.regex(error.message, new RegExp(name));
 });
 
+test("loadConfig → USER_SERVICE_PUBLIC_URL: user-service's local URL by default, any http(s) URL without its trailing slash", (t) => {
+  t.is(loadConfig({}).docs.userServicePublicUrl, 'http://localhost:8001');
+  t.is(
+    loadConfig({ USER_SERVICE_PUBLIC_URL: 'https://shop.example/users/' }).docs.userServicePublicUrl,
+    'https://shop.example/users',
+  );
+  t.throws(() => loadConfig({ USER_SERVICE_PUBLIC_URL: 'ftp://shop.example' }), {
+    instanceOf: ConfigError,
+    message: /USER_SERVICE_PUBLIC_URL/,
+  });
+});
+
+test('loadConfig → CORS is off by default', (t) => {
+  t.deepEqual(loadConfig({}).http.corsOrigins, []);
+});
+
 test('loadConfig → the result is frozen all the way down', (t) => {
   const config = loadConfig({});
 

@@ -1,5 +1,6 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
+
+import { freePort } from '@shop/test-harness';
 
 import { REPO_ROOT } from './options';
 import { labelProcess } from './cpu-usage';
@@ -60,19 +61,4 @@ export async function startService(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return Object.assign(handle, { name, baseUrl });
-}
-
-/** A TCP port free right now on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }

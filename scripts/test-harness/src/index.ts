@@ -5,6 +5,8 @@ export { EventListener, type ReceivedEvent } from './event-listener';
 export { EVENTUALLY_MS, retryOnDeadlock, settlesWithin, waitUntil, type WaitOptions } from './polling';
 export { metricSample, sampleValue, scrapeMetrics } from './metrics';
 export { INTERNALS, call, expectProblem, type ApiResponse, type CallOptions } from './http-client';
+export { freePort } from './free-port';
+export { lintOpenApi, type LintOptions, type LintProblem } from './openapi-lint';
 export { LOCAL_AMQP_URL, LOCAL_POSTGRES_URL, resolveInfrastructure } from './infrastructure';
 export type { Infrastructure, InfrastructureSource } from './infrastructure';
 export { TcpProxy } from './tcp-proxy';

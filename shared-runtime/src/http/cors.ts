@@ -11,8 +11,12 @@ export interface CorsOptions {
   responseHeaders?: readonly string[];
 }
 
-/** Request headers a browser may send cross-origin beyond the CORS-safelisted ones. */
-const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id';
+/**
+ * Request headers a browser may send cross-origin beyond the CORS-safelisted ones.
+ * `X-Requested-With` is on every token request of Swagger UI's Authorize (another service's docs
+ * logging in at user-service's `/login`).
+ */
+const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id, X-Requested-With';
 
 /** Response headers a browser script may read beyond the CORS-safelisted ones. */
 const EXPOSED_HEADERS =

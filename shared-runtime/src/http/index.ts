@@ -21,11 +21,16 @@ export { errorHandler, notFoundHandler } from './error-handler';
 export { createHttpApp, type HttpAppOptions } from './http-app';
 export { closeServer, listen } from './http-server';
 export {
+  BEARER_TOKEN_REQUIRED,
+  OAUTH2_PASSWORD_SCHEME,
+  PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   REQUEST_ID_RESPONSE_HEADER,
   RETRY_AFTER_RESPONSE_HEADER,
+  documentHead,
   jsonRequestBody,
   jsonResponse,
+  oauth2PasswordScheme,
   operationsPaths,
   problemResponse,
 } from './openapi-parts';

@@ -51,14 +51,64 @@ export function schemaRef(name: string) {
 }
 
 /**
+ * The head of a service's OpenAPI 3.1 document: `info` (MIT-licensed), a relative server, and
+ * its tags, the service's own first and then `operations` (what {@link operationsPaths} tags).
+ */
+export function documentHead(
+  info: { title: string; version: string; description: string },
+  serviceTag: { name: string; description: string },
+) {
+  return {
+    openapi: '3.1.0',
+    info: { ...info, license: { name: 'MIT', identifier: 'MIT' } },
+    // Relative: the operations are tried against the origin the document was loaded from, however
+    // the browser reached it (localhost, 127.0.0.1, a proxy's name).
+    servers: [{ url: '/' }],
+    tags: [serviceTag, { name: 'operations', description: 'Health, metrics and these docs.' }],
+  } as const;
+}
+
+/**
+ * `security` of an operation anyone may call. Declared explicitly on every public operation, so
+ * a reader (and `redocly lint`'s `security-defined` rule) can tell "public" from "forgotten".
+ */
+export const PUBLIC = [] as const;
+
+/** The name of the OAuth2 password-flow scheme in `components.securitySchemes`. */
+export const OAUTH2_PASSWORD_SCHEME = 'OAuth2PasswordBearer';
+
+/**
+ * `security` of an operation that needs an access token: Swagger UI's Authorize takes it either
+ * way, by logging in with a username and password (the OAuth2 password flow against user-service's
+ * `/login`) or as a token pasted into `bearerAuth`. Both end up as `Authorization: Bearer <token>`.
+ */
+export const BEARER_TOKEN_REQUIRED = [{ [OAUTH2_PASSWORD_SCHEME]: [] }, { bearerAuth: [] }];
+
+/**
+ * The `components.securitySchemes` entry of the OAuth2 password flow whose token endpoint is
+ * `tokenUrl` (user-service's `/login`: relative in its own document, absolute in another
+ * service's). The flow has no scopes: a token grants what its user may do.
+ */
+export function oauth2PasswordScheme(tokenUrl: string) {
+  return {
+    [OAUTH2_PASSWORD_SCHEME]: {
+      type: 'oauth2',
+      description:
+        'Log in with a username and password: the token endpoint is user-service’s `POST /login` ' +
+        '(OAuth2 password form), and the access token it returns is sent as `Authorization: Bearer <token>`.',
+      flows: { password: { tokenUrl, scopes: {} } },
+    },
+  } as const;
+}
+
+/**
  * The paths of the operations routes every service mounts: `/health/ready` and `/health` (one
- * readiness answer, described by `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json`
- * and `/docs`. Tagged
- * `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
+ * readiness answer, described by `readinessSummary`), `/health/live`, `/metrics`, `/openapi.json`,
+ * `/docs` and `/redoc`, all public. Tagged `operations`; the `Health` and `Liveness` schemas come from COMMON_OPENAPI_SCHEMAS.
  */
 export function operationsPaths(readinessSummary: string) {
   const operation = (operationId: string, summary: string, responses: object) => ({
-    get: { tags: ['operations'], summary, operationId, responses },
+    get: { tags: ['operations'], summary, operationId, security: PUBLIC, responses },
   });
   const readinessResponses = {
     '200': jsonResponse(
@@ -84,6 +134,9 @@ export function operationsPaths(readinessSummary: string) {
       '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } },
     }),
     '/docs': operation('docs', 'Swagger UI over this document', {
+      '200': { description: 'An HTML page.', content: { 'text/html': {} } },
+    }),
+    '/redoc': operation('redoc', 'ReDoc over this document', {
       '200': { description: 'An HTML page.', content: { 'text/html': {} } },
     }),
   };

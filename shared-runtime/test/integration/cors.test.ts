@@ -84,6 +84,8 @@ test('CORS → a preflight from an allowed origin is 204 with the service’s me
   t.is(response.headers.get('access-control-allow-methods'), METHODS.join(', '));
   t.regex(response.headers.get('access-control-allow-headers') ?? '', /Content-Type/);
   t.regex(response.headers.get('access-control-allow-headers') ?? '', /Authorization/);
+  // Swagger UI's Authorize sends it when another service's docs log in at user-service.
+  t.regex(response.headers.get('access-control-allow-headers') ?? '', /X-Requested-With/);
   t.truthy(response.headers.get('access-control-max-age'));
 });
 

@@ -1,9 +1,13 @@
 import { COMMON_OPENAPI_SCHEMAS, MAX_TOKEN_LENGTH } from '@shop/shared-contracts';
 import {
+  BEARER_TOKEN_REQUIRED,
+  PUBLIC,
   REQUEST_ID_HEADER_COMPONENT,
   RETRY_AFTER_RESPONSE_HEADER,
+  documentHead,
   jsonRequestBody,
   jsonResponse,
+  oauth2PasswordScheme,
   operationsPaths,
   problemResponse,
 } from '@shop/shared-runtime/http';
@@ -33,22 +37,23 @@ const ref = (name: keyof typeof responses) => ({ $ref: `#/components/responses/$
 
 /** The OpenAPI 3.1 description of every route user-service mounts. */
 export const openApiDocument = {
-  openapi: '3.1.0',
-  info: {
-    title: 'user-service',
-    version: SERVICE_VERSION,
-    description:
-      'Registration, login and token validation. Tokens are also validated over RabbitMQ ' +
-      '(queue `auth.validate_token`) for product-service; see the README for the RPC contract.',
-  },
-  servers: [{ url: 'http://localhost:8001' }],
-  tags: [{ name: 'auth' }, { name: 'operations' }],
+  ...documentHead(
+    {
+      title: 'user-service',
+      version: SERVICE_VERSION,
+      description:
+        'Registration, login and token validation. Tokens are also validated over RabbitMQ ' +
+        '(queue `auth.validate_token`) for product-service; see the README for the RPC contract.',
+    },
+    { name: 'auth', description: 'Accounts and access tokens.' },
+  ),
   paths: {
     '/register': {
       post: {
         tags: ['auth'],
         summary: 'Create an account',
         operationId: 'register',
+        security: PUBLIC,
         requestBody: jsonRequestBody('Credentials'),
         responses: {
           '201': jsonResponse('The new user.', 'User'),
@@ -67,6 +72,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Exchange a username and password for an access token (OAuth2 password form or JSON)',
         operationId: 'login',
+        security: PUBLIC,
         requestBody: {
           required: true,
           content: {
@@ -91,6 +97,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Check a token: signature, expiry, and that its user exists and is active',
         operationId: 'validateToken',
+        security: PUBLIC,
         requestBody: jsonRequestBody('TokenToValidate'),
         responses: {
           '200': jsonResponse('Whether the token is valid (always 200 for a well-formed request).', 'TokenValidation'),
@@ -107,7 +114,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Revoke the presented token (it stays refused until it would have expired)',
         operationId: 'logout',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         responses: {
           '204': {
             description: 'Logged out.',
@@ -123,7 +130,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'RFC 7009 revocation of one of the caller’s tokens; 200 even for unknown or foreign tokens',
         operationId: 'revoke',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         requestBody: {
           required: true,
           content: {
@@ -150,7 +157,7 @@ export const openApiDocument = {
         tags: ['auth'],
         summary: 'Deactivate the caller’s account: every token of theirs is refused from then on',
         operationId: 'deactivateMe',
-        security: [{ bearerAuth: [] }],
+        security: BEARER_TOKEN_REQUIRED,
         requestBody: jsonRequestBody('Deactivation'),
         responses: {
           '200': jsonResponse('The deactivated user.', 'User'),
@@ -167,6 +174,8 @@ export const openApiDocument = {
   },
   components: {
     securitySchemes: {
+      // Swagger UI's Authorize logs in here with a username and password, as FastAPI's did.
+      ...oauth2PasswordScheme('/login'),
       bearerAuth: {
         type: 'http',
         scheme: 'bearer',

@@ -44,8 +44,10 @@ test('loadConfig → MIGRATE_ON_START=false and RATE_LIMIT_PER_MINUTE=0 are hono
   t.is(config.rateLimit.perMinute, 0);
 });
 
-test('loadConfig → CORS is off by default; CORS_ORIGINS lists exact origins', (t) => {
-  t.deepEqual(loadConfig({}).http.corsOrigins, []);
+test("loadConfig → CORS allows product-service's local docs by default in development only; empty turns it off; CORS_ORIGINS lists exact origins", (t) => {
+  t.deepEqual(loadConfig({}).http.corsOrigins, ['http://localhost:8002', 'http://127.0.0.1:8002']);
+  t.deepEqual(loadConfig({ NODE_ENV: 'test' }).http.corsOrigins, []);
+  t.deepEqual(loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32) }).http.corsOrigins, []);
   t.deepEqual(loadConfig({ CORS_ORIGINS: '' }).http.corsOrigins, []);
   t.deepEqual(
     loadConfig({ CORS_ORIGINS: 'https://shop.example, http://localhost:3000,https://shop.example' }).http.corsOrigins,
