@@ -42,6 +42,13 @@ export interface TokenValidationClientDeps {
   timeoutMs: number;
   /** Calls allowed to wait at once; further calls fail at once. Default {@link DEFAULT_MAX_PENDING}. */
   maxPending?: number;
+  /** This service's broker user: every request carries it as `userId`, which RabbitMQ checks. */
+  userId: string;
+  /**
+   * user-service's broker user (`USER_SERVICE_BROKER_USER`): a reply whose `userId` is another is
+   * dropped, and the call waits on as if it had not come.
+   */
+  responderUserId: string;
   logger: Logger;
   /** Told how each call ended and of every dropped reply; metrics implement it. */
   observer?: RpcClientObserver;
@@ -59,6 +66,8 @@ export interface TokenValidationStats {
   lateOrUnknownReplies: number;
   /** Replies that were not JSON or matched none of the contract's reply shapes. */
   malformedReplies: number;
+  /** Replies dropped because their `userId` was not user-service's broker user. */
+  unverifiedReplies: number;
   /** `{ error: ... }` replies: user-service could not validate the token. */
   errorReplies: number;
 }
@@ -84,6 +93,8 @@ export class TokenValidationClient implements TokenValidator {
   private readonly queue: string;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
+  private readonly userId: string;
+  private readonly responderUserId: string;
   private readonly logger: Logger;
   private readonly observer: RpcClientObserver | undefined;
   /** How each failed call ended, keyed by the error it was rejected with. */
@@ -96,6 +107,7 @@ export class TokenValidationClient implements TokenValidator {
     unavailable: 0,
     lateOrUnknownReplies: 0,
     malformedReplies: 0,
+    unverifiedReplies: 0,
     errorReplies: 0,
   };
   private channel: Channel | undefined;
@@ -105,6 +117,8 @@ export class TokenValidationClient implements TokenValidator {
     this.queue = deps.queue;
     this.timeoutMs = deps.timeoutMs;
     this.maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
+    this.userId = deps.userId;
+    this.responderUserId = deps.responderUserId;
     this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
     this.observer = deps.observer;
   }
@@ -206,6 +220,7 @@ export class TokenValidationClient implements TokenValidator {
           contentType: JSON_CONTENT_TYPE,
           type: MESSAGE_TYPES.validateTokenRequest,
           appId: SERVICE_NAME,
+          userId: this.userId,
           messageId: uuidv4(),
           timestamp: Math.floor(Date.now() / 1000),
           headers: {
@@ -253,7 +268,18 @@ export class TokenValidationClient implements TokenValidator {
       void channel.close().catch(() => undefined);
       return;
     }
-    const correlationId = (message.properties as { correlationId?: unknown }).correlationId;
+    const { correlationId, userId: sender } = message.properties as { correlationId?: unknown; userId?: unknown };
+    if (sender !== this.responderUserId) {
+      // Checked before the call is settled: a forged reply must not end the call (nor its real
+      // reply be taken for a late one), so the call goes on waiting for user-service.
+      this.counters.unverifiedReplies += 1;
+      this.observer?.replyFromStranger();
+      this.logger.warn(
+        { correlation_id: correlationId, user_id: sender },
+        'dropped a token-validation reply not sent by user-service (AMQP userId is not its broker user)',
+      );
+      return;
+    }
     const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
     if (!call) {
       this.counters.lateOrUnknownReplies += 1;

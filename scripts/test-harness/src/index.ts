@@ -1,5 +1,5 @@
 export { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from './auth-events';
-export { closeBrokerConnections, localRabbitmqctl } from './broker-control';
+export { closeBrokerConnections, localRabbitmqctl, loginOf } from './broker-control';
 export type { RabbitmqctlRunner } from './broker-control';
 export { EventListener, type ReceivedEvent } from './event-listener';
 export { EVENTUALLY_MS, retryOnDeadlock, settlesWithin, waitUntil, type WaitOptions } from './polling';
