@@ -136,7 +136,7 @@ test('a reply whose userId is not user-service’s broker user → dropped and c
 
   const call = client.validate('tok', context);
   channel.reply(channel.lastCorrelationId(), valid, 'product-service');
-  channel.reply(channel.lastCorrelationId(), valid, undefined);
+  channel.reply(channel.lastCorrelationId(), valid, '');
   const pendingAfterForgeries = client.pendingCount;
   channel.reply(channel.lastCorrelationId(), { valid: false, reason: 'revoked' });
 

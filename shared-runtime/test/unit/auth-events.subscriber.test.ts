@@ -390,7 +390,7 @@ test('AuthEventsSubscriber: an auth event whose userId is not user-service’s b
   const event = tokenRevokedEvent(41);
 
   const forged = channel.deliver(event, EVENT_TYPES.tokenRevoked, 'product-service');
-  const anonymous = channel.deliver(tokenRevokedEvent(42), EVENT_TYPES.tokenRevoked, undefined);
+  const anonymous = channel.deliver(tokenRevokedEvent(42), EVENT_TYPES.tokenRevoked, '');
   channel.deliver(event);
 
   t.deepEqual(channel.acked, [forged, anonymous, 3]);
