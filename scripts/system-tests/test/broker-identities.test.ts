@@ -109,7 +109,18 @@ async function brokerAnswer(
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
     const first = await outcome;
-    if (first !== undefined) return first;
+    // The call fails with "channel closed"; the reason comes with the channel's `error` event.
+    if (first !== undefined) {
+      const reason = await Promise.race([
+        closed,
+        new Promise<undefined>((resolve) => {
+          setTimeout(() => {
+            resolve(undefined);
+          }, 2000);
+        }),
+      ]);
+      return reason ?? first;
+    }
     // A refused publish closes the channel asynchronously; a confirmed one leaves it open.
     return await Promise.race([closed, channel.close().then(() => undefined)]);
   } finally {
@@ -167,23 +178,15 @@ test.serial(
       const health = await call<{ status: string }>(service.baseUrl, 'GET', '/health');
       t.is(health.body.status, 'ok', `${service.name}: ${health.text}`);
     }
-    const connections = await env.rabbitmqctl([
-      'list_connections',
-      '-p',
-      identities.vhost,
-      'user',
-      '-q',
-      '--no-table-headers',
-    ]);
+    // `rabbitmqctl list_connections` takes no vhost filter: every connection on the broker is listed.
+    const connections = await env.rabbitmqctl(['list_connections', 'vhost', 'user', '-q', '--no-table-headers']);
+    const inVhost = connections
+      .split('\n')
+      .map((line) => line.trim().split('\t'))
+      .filter(([vhost]) => vhost === identities.vhost)
+      .map(([, user]) => user ?? '');
     t.deepEqual(
-      [
-        ...new Set(
-          connections
-            .split('\n')
-            .map((line) => line.trim())
-            .filter(Boolean),
-        ),
-      ].sort(),
+      [...new Set(inVhost)].sort(),
       [identities.user('product-service'), identities.user('stranger'), identities.user('user-service')].sort(),
       'each service connects as its own user (the stranger is the tap)',
     );
@@ -281,9 +284,14 @@ test.serial(
     t.is((await write()).status, 201);
     const [productQueue] = await authEventQueues(env, identities.vhost, 'product-service');
     const [userQueue] = await authEventQueues(env, identities.vhost, 'user-service');
+    t.truthy(productQueue && userQueue, 'each service consumes auth events on a queue of its own');
     const evictionsBefore = await metricSample(system.product.baseUrl, 'auth_cache_evictions_total', {
       reason: 'revocation',
     });
+    const droppedBefore = {
+      product: await metricSample(system.product.baseUrl, 'auth_events_unverified_sender_total'),
+      user: await metricSample(system.user.baseUrl, 'auth_events_unverified_sender_total'),
+    };
 
     for (const forger of [strangerUrl, identities.url('product-service')]) {
       const connection = await connect(forger);
@@ -305,12 +313,15 @@ test.serial(
     }
 
     await waitUntil(
-      async () => (await metricSample(system.product.baseUrl, 'auth_events_unverified_sender_total')) === 4,
+      async () =>
+        (await metricSample(system.product.baseUrl, 'auth_events_unverified_sender_total')) ===
+        droppedBefore.product + 4,
       'product-service to drop the four forged events',
       { intervalMs: 100 },
     );
     await waitUntil(
-      async () => (await metricSample(system.user.baseUrl, 'auth_events_unverified_sender_total')) === 2,
+      async () =>
+        (await metricSample(system.user.baseUrl, 'auth_events_unverified_sender_total')) === droppedBefore.user + 2,
       'user-service to drop the two forged events',
       { intervalMs: 100 },
     );
