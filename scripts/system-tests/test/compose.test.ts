@@ -22,7 +22,8 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
   container_name?: string;
-  volumes?: string[];
+  /** Short syntax (`source:target:mode`), or the long form `docker compose` v2 resolves it to. */
+  volumes?: (string | { source?: string; target?: string })[];
 }
 
 interface ComposeFile {
@@ -138,7 +139,9 @@ test(`docker-compose.yml (${WIRING_SOURCE}) → wires the services, ports, healt
 
 test(`docker-compose.yml (${WIRING_SOURCE}) → RabbitMQ loads the definitions at boot; each service logs in as its own user in vhost shop, never guest`, async (t) => {
   const { services } = cli ? await resolvedByCli() : readAsYaml();
-  const mounts = (services.rabbitmq?.volumes ?? []).map((volume) => String(volume));
+  const mounts = (services.rabbitmq?.volumes ?? []).map((volume) =>
+    typeof volume === 'string' ? volume : `${volume.source ?? ''}:${volume.target ?? ''}`,
+  );
   const mounted = (target: string) => mounts.find((volume) => volume.includes(`:${target}`))?.split(':')[0] ?? '';
   t.regex(mounted('/etc/rabbitmq/definitions.json'), /deploy\/rabbitmq\/definitions\.json$/);
   const conf = readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/rabbitmq.conf'), 'utf8');

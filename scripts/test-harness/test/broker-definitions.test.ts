@@ -55,6 +55,6 @@ test('TestEnvironment.brokerIdentities → a vhost and users of this run that lo
   }
   const vhosts = await env.rabbitmqctl(['list_vhosts', 'name', '-q', '--no-table-headers']);
   const users = await env.rabbitmqctl(['list_users', '-q', '--no-table-headers']);
-  t.false(vhosts.includes(identities!.vhost), 'the vhost is deleted');
+  t.false(vhosts.includes(identities.vhost), 'the vhost is deleted');
   t.false(users.includes(`.${env.runId}`), 'the users are deleted');
 });

@@ -404,7 +404,12 @@ test('AuthEventsSubscriber: an auth event whose userId is not user-service’s b
 
 test('AuthEventsSubscriber (not the owner) → checks the exchange on a channel of its own instead of declaring it', async (t) => {
   const model = new FakeModel();
-  const subscriber = new AuthEventsSubscriber({ ...OWNER, ownsExchange: false, cache: new FakeCache(model.calls), logger });
+  const subscriber = new AuthEventsSubscriber({
+    ...OWNER,
+    ownsExchange: false,
+    cache: new FakeCache(model.calls),
+    logger,
+  });
 
   await subscriber.setup(model as unknown as ChannelModel);
 
@@ -416,7 +421,12 @@ test('AuthEventsSubscriber (not the owner) → checks the exchange on a channel 
 test('AuthEventsSubscriber (not the owner) → while the exchange is missing: setup succeeds, health says whose it is, and it consumes once the owner declares it', async (t) => {
   const model = new FakeModel();
   model.exchanges.delete('auth.x');
-  const subscriber = new AuthEventsSubscriber({ ...OWNER, ownsExchange: false, cache: new FakeCache(model.calls), logger });
+  const subscriber = new AuthEventsSubscriber({
+    ...OWNER,
+    ownsExchange: false,
+    cache: new FakeCache(model.calls),
+    logger,
+  });
 
   await subscriber.setup(model as unknown as ChannelModel);
   const waiting = await subscriber.healthCheck().check();
