@@ -15,6 +15,7 @@ import {
   currentTraceContext,
   type HealthCheck,
   type Logger,
+  probe,
   ServiceUnavailableError,
   UnauthorizedError,
 } from '@shop/shared-runtime';
@@ -22,6 +23,12 @@ import {
 import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
 import { SERVICE_NAME } from '../service-info';
+
+/** How long the health probe's passive check of the queue may take, in ms. */
+const QUEUE_CHECK_TIMEOUT_MS = 2000;
+
+/** The AMQP reply code of a passive declare of something that does not exist. */
+const NOT_FOUND = 404;
 
 /** Calls allowed to wait for a reply at once, unless configured otherwise. */
 export const DEFAULT_MAX_PENDING = 10_000;
@@ -111,6 +118,8 @@ export class TokenValidationClient implements TokenValidator {
     errorReplies: 0,
   };
   private channel: Channel | undefined;
+  /** The connection {@link channel} is on: the health probe opens its passive check there. */
+  private model: ChannelModel | undefined;
   private closed = false;
 
   constructor(deps: TokenValidationClientDeps) {
@@ -149,6 +158,7 @@ export class TokenValidationClient implements TokenValidator {
       return;
     }
     this.channel = channel;
+    this.model = model;
     this.logger.info('ready to validate tokens');
   };
 
@@ -238,18 +248,40 @@ export class TokenValidationClient implements TokenValidator {
     });
   }
 
-  /** `GET /health`'s broker probe: up while the RPC channel is open. */
+  /**
+   * `GET /health`'s broker probe: up while the RPC channel is open and the queue exists. The
+   * queue is user-service's: this service only checks for it (passively, on a channel of its own,
+   * since a failed check closes its channel), and reads as down — degraded, not unready — until
+   * its owner has declared it.
+   */
   healthCheck(): HealthCheck {
     return {
       name: 'broker',
       critical: false,
-      check: () =>
-        Promise.resolve(
-          this.channel
-            ? { status: 'up' as const, queue: this.queue, pending: this.pending.size }
-            : { status: 'down' as const, queue: this.queue, error: 'not connected to RabbitMQ' },
-        ),
+      check: async () => {
+        const { channel, model } = this;
+        if (!channel || !model)
+          return { status: 'down' as const, queue: this.queue, error: 'not connected to RabbitMQ' };
+        const queueStatus = await probe(() => this.checkQueueExists(model), QUEUE_CHECK_TIMEOUT_MS);
+        return queueStatus.status === 'up'
+          ? { status: 'up' as const, queue: this.queue, pending: this.pending.size }
+          : { ...queueStatus, queue: this.queue, pending: this.pending.size };
+      },
     };
+  }
+
+  private async checkQueueExists(model: ChannelModel): Promise<void> {
+    const probeChannel = await model.createChannel();
+    probeChannel.on('error', () => undefined);
+    try {
+      await probeChannel.checkQueue(this.queue);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === NOT_FOUND) {
+        throw new Error(`queue ${this.queue} does not exist yet: waiting for user-service, its owner, to declare it`);
+      }
+      throw error;
+    }
+    await probeChannel.close().catch(() => undefined);
   }
 
   /** Fails every pending call with 503 and closes the channel; later calls fail at once. */
@@ -257,6 +289,7 @@ export class TokenValidationClient implements TokenValidator {
     this.closed = true;
     const channel = this.channel;
     this.channel = undefined;
+    this.model = undefined;
     this.failPending(() => true, 'The service is shutting down.');
     if (channel) await channel.close().catch(() => undefined);
   }

@@ -47,6 +47,8 @@ test('product-service first, then user-service → degraded and waiting (one log
   t.is(waiting.body.status, 'degraded');
   t.like(waiting.body.checks.auth_events, { status: 'down' });
   t.regex(waiting.body.checks.auth_events?.error ?? '', /auth\.events does not exist yet.*user-service/);
+  t.like(waiting.body.checks.broker, { status: 'down' });
+  t.regex(waiting.body.checks.broker?.error ?? '', /auth\.validate_token does not exist yet.*user-service/);
 
   const user = await ServiceProcess.start('user-service', {
     ...separated.user,
