@@ -64,6 +64,8 @@ export async function composeProductService(
     queue: config.rpc.queue,
     timeoutMs: config.rpc.timeoutMs,
     maxPending: config.rpc.maxPending,
+    userId: config.amqp.identities.own,
+    responderUserId: config.amqp.identities.userService,
     logger,
     observer: metrics.rpcClientObserver,
   });
@@ -82,6 +84,7 @@ export async function composeProductService(
     sequelize,
     eventsExchange: config.amqp.productEventsExchange,
     authEventsExchange: config.amqp.authEventsExchange,
+    identities: config.amqp.identities,
     cache,
     logger,
     metrics,

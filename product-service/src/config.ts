@@ -2,6 +2,8 @@ import Joi from 'joi';
 
 import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE, PRODUCT_EVENTS_EXCHANGE } from '@shop/shared-contracts';
 import {
+  brokerIdentitiesOf,
+  brokerIdentityEnvKeys,
   brokerName,
   cacheConfigOf,
   cacheEnvKeys,
@@ -9,6 +11,7 @@ import {
   commonEnvKeys,
   deepFreeze,
   validateEnv,
+  type BrokerIdentities,
   type CacheConfig,
   type CommonConfig,
 } from '@shop/shared-runtime';
@@ -20,6 +23,11 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
     authEventsExchange: string;
     /** Topic exchange this service publishes its product events on. */
     productEventsExchange: string;
+    /**
+     * Who is who on the broker: this service's user (the `userId` it publishes with) and
+     * user-service's (the only sender whose RPC replies and auth events are believed).
+     */
+    identities: BrokerIdentities;
   };
   rpc: {
     /** Queue the token-validation requests go to (user-service consumes it). */
@@ -51,6 +59,7 @@ const schema = Joi.object({
   AUTH_RPC_MAX_PENDING: Joi.number().integer().min(1).max(1_000_000).default(10_000),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
   PRODUCT_EVENTS_EXCHANGE: brokerName(PRODUCT_EVENTS_EXCHANGE),
+  ...brokerIdentityEnvKeys(),
   ...cacheEnvKeys('AUTH_CACHE', { maxMs: 3_600_000, defaultMs: 30_000 }),
   IDEMPOTENCY_PURGE_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(600_000),
   // Where a browser reaches user-service (not where this service does: it talks over RabbitMQ).
@@ -73,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       url: amqpUrl,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
       productEventsExchange: vars.PRODUCT_EVENTS_EXCHANGE as string,
+      identities: brokerIdentitiesOf(vars, 'product-service', amqpUrl),
     },
     rpc: {
       queue: vars.AUTH_RPC_QUEUE as string,

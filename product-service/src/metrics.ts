@@ -12,6 +12,8 @@ export interface RpcClientObserver {
   callSettled(outcome: RpcClientOutcome, seconds: number): void;
   /** A reply arrived for no waiting call: late, duplicate or a stranger's. */
   replyDropped(): void;
+  /** A reply whose AMQP `userId` is not user-service's broker user (a forgery), dropped. */
+  replyFromStranger(): void;
 }
 
 /**
@@ -29,6 +31,11 @@ export class ProductServiceMetrics extends ServiceMetrics {
   private readonly rpcClientDroppedReplies = this.counter(
     'rpc_client_dropped_replies_total',
     'Replies dropped because no call waited for them (late, duplicate or unknown correlationId)',
+  );
+
+  private readonly rpcClientStrangerReplies = this.counter(
+    'rpc_client_unverified_replies_total',
+    "Replies dropped because their AMQP userId is not user-service's broker user (the call waits on as if unanswered)",
   );
 
   /** The token-validation cache's counters and entries gauge (`auth_cache_*`). */
@@ -57,6 +64,9 @@ export class ProductServiceMetrics extends ServiceMetrics {
     ),
     replyDropped: () => {
       this.rpcClientDroppedReplies.inc();
+    },
+    replyFromStranger: () => {
+      this.rpcClientStrangerReplies.inc();
     },
   };
 

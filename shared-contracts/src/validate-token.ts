@@ -24,8 +24,11 @@ export const INVALID_TOKEN_REASONS = [
 
 export type InvalidTokenReason = (typeof INVALID_TOKEN_REASONS)[number];
 
-/** Codes of an `error` reply: the request itself was unusable, or the responder failed. */
-export const RPC_ERROR_CODES = ['bad_request', 'internal'] as const;
+/**
+ * Codes of an `error` reply: the request itself was unusable, its sender (the AMQP `userId`)
+ * is not an allowed caller, or the responder failed.
+ */
+export const RPC_ERROR_CODES = ['bad_request', 'forbidden', 'internal'] as const;
 
 export type RpcErrorCode = (typeof RPC_ERROR_CODES)[number];
 

@@ -1,4 +1,5 @@
 // The root entry point: what every layer of a service uses. Its whole public surface.
+export { brokerIdentitiesOf, brokerIdentityEnvKeys, brokerUserOf, type BrokerIdentities } from './broker-identity';
 export type { ChangeContext } from './change-context';
 export {
   ConfigError,

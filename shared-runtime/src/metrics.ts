@@ -9,6 +9,8 @@ export interface AuthEventsObserver {
   duplicate(): void;
   /** A message that is not an auth event, dropped. */
   malformed(): void;
+  /** A message whose AMQP `userId` is not user-service's broker user (a forgery), dropped. */
+  unverifiedSender(): void;
 }
 
 /** What the outbox relay reports; the metrics below implement it, tests may fake it. */
@@ -103,6 +105,11 @@ export class ServiceMetrics {
     'Messages on the auth-events queue that were not auth events, dropped',
   );
 
+  private readonly authEventsUnverified = this.counter(
+    'auth_events_unverified_sender_total',
+    "Messages on the auth-events queue whose AMQP userId is not user-service's broker user, dropped",
+  );
+
   private readonly outboxEventsPublished = this.counter(
     'outbox_events_published_total',
     'Events published from the outbox and confirmed by the broker, by type',
@@ -134,6 +141,9 @@ export class ServiceMetrics {
     },
     malformed: () => {
       this.authEventsMalformed.inc();
+    },
+    unverifiedSender: () => {
+      this.authEventsUnverified.inc();
     },
   };
 

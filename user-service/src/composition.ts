@@ -82,6 +82,7 @@ export async function composeUserService(
     sequelize,
     eventsExchange: config.amqp.authEventsExchange,
     authEventsExchange: config.amqp.authEventsExchange,
+    identities: config.amqp.identities,
     cache: subjectCache,
     logger,
     metrics,
@@ -89,6 +90,7 @@ export async function composeUserService(
   });
   const tokens = new TokenService({
     secretKey: config.auth.secretKey,
+    previousSecretKeys: config.auth.previousSecretKeys,
     algorithm: config.auth.algorithm,
     ttlSeconds: config.auth.accessTokenTtlSeconds,
     issuer: config.auth.issuer,
@@ -108,6 +110,8 @@ export async function composeUserService(
     queue: config.amqp.rpcQueue,
     prefetch: config.amqp.prefetch,
     validate: (token) => authService.validateToken(token),
+    userId: config.amqp.identities.own,
+    allowedCallers: config.amqp.allowedCallers,
     logger,
     observer: metrics.rpcServerObserver,
   });

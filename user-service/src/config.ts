@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 
 import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE } from '@shop/shared-contracts';
 import {
+  brokerIdentitiesOf,
+  brokerIdentityEnvKeys,
   brokerName,
   cacheConfigOf,
   cacheEnvKeys,
@@ -10,6 +12,7 @@ import {
   commonEnvKeys,
   deepFreeze,
   validateEnv,
+  type BrokerIdentities,
   type CacheConfig,
   type CommonConfig,
 } from '@shop/shared-runtime';
@@ -29,9 +32,19 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
     prefetch: number;
     /** Topic exchange user-service publishes its events on (`auth.token_revoked`, `user.deactivated`). */
     authEventsExchange: string;
+    /** Who is who on the broker: this service's user (the `userId` it publishes with) and product-service's. */
+    identities: BrokerIdentities;
+    /**
+     * Broker users whose token checks are answered (`AUTH_RPC_ALLOWED_CALLERS`); others get a
+     * `forbidden` error reply. Undefined: any caller (the local default).
+     */
+    allowedCallers: readonly string[] | undefined;
   };
   auth: {
+    /** The key new tokens are signed with; it verifies too. */
     secretKey: string;
+    /** Keys that still verify, after a rotation (`PREVIOUS_SECRET_KEYS`); none by default. */
+    previousSecretKeys: readonly string[];
     /** True when no SECRET_KEY was given and a random one was made: tokens die with the process. */
     secretKeyGenerated: boolean;
     algorithm: SigningAlgorithm;
@@ -58,6 +71,24 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
 /** Where product-service's docs run locally (`npm start`): the origins a browser sends from them. */
 export const PRODUCT_DOCS_LOCAL_ORIGINS = ['http://localhost:8002', 'http://127.0.0.1:8002'] as const;
 
+/**
+ * A comma-separated list (blanks around commas ignored, repeats dropped) whose every entry
+ * `item` accepts; read back as a string array, empty when only commas were given.
+ */
+function commaList(item: Joi.StringSchema, rule: string): Joi.StringSchema {
+  return Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => {
+      const entries = [...new Set(value.split(',').map((entry) => entry.trim()))].filter((entry) => entry !== '');
+      const bad = entries.find((entry) => item.validate(entry).error !== undefined);
+      if (bad !== undefined) {
+        // The rule, never the entry: it may be a secret key.
+        return helpers.message({ custom: `{{#label}} must be a comma-separated list of ${rule}` });
+      }
+      return entries;
+    });
+}
+
 const schema = Joi.object({
   ...commonEnvKeys({
     port: 8001,
@@ -68,10 +99,21 @@ const schema = Joi.object({
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_PREFETCH: Joi.number().integer().min(1).max(1000).default(64),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
+  ...brokerIdentityEnvKeys(),
+  AUTH_RPC_ALLOWED_CALLERS: commaList(
+    Joi.string().pattern(/^[A-Za-z0-9._@:-]{1,200}$/),
+    'RabbitMQ user names (letters, digits, . _ @ : -)',
+  ),
   SECRET_KEY: Joi.string().when('NODE_ENV', {
     is: 'production',
     then: Joi.string().min(MIN_SECRET_KEY_LENGTH).required(),
     otherwise: Joi.string().min(1),
+  }),
+  // Comma-separated, so a key may not contain a comma (nor may SECRET_KEY, to be rotated into it).
+  PREVIOUS_SECRET_KEYS: Joi.when('NODE_ENV', {
+    is: 'production',
+    then: commaList(Joi.string().min(MIN_SECRET_KEY_LENGTH), `keys of at least ${MIN_SECRET_KEY_LENGTH} characters`),
+    otherwise: commaList(Joi.string().min(1), 'keys'),
   }),
   ALGORITHM: Joi.string()
     .valid(...SIGNING_ALGORITHMS)
@@ -98,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   };
   const secretKeyGenerated = vars.SECRET_KEY === undefined;
   const { amqpUrl, ...common } = commonConfigOf(vars);
+  const identities = brokerIdentitiesOf(vars, 'user-service', amqpUrl);
 
   return deepFreeze({
     ...common,
@@ -106,9 +149,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       rpcQueue: vars.AUTH_RPC_QUEUE as string,
       prefetch: vars.AUTH_RPC_PREFETCH as number,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
+      identities,
+      allowedCallers: nonEmpty(vars.AUTH_RPC_ALLOWED_CALLERS as string[] | undefined),
     },
     auth: {
       secretKey: vars.SECRET_KEY ?? randomBytes(48).toString('base64url'),
+      previousSecretKeys: (vars.PREVIOUS_SECRET_KEYS as string[] | undefined) ?? [],
       secretKeyGenerated,
       algorithm: vars.ALGORITHM,
       accessTokenTtlSeconds: (vars.ACCESS_TOKEN_EXPIRE_MINUTES as number) * 60,
@@ -122,4 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       loginPerUsernamePerMinute: vars.LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE as number,
     },
   });
+}
+
+function nonEmpty(list: readonly string[] | undefined): readonly string[] | undefined {
+  return list && list.length > 0 ? list : undefined;
 }

@@ -5,7 +5,7 @@ import { ServiceMetrics, type CacheObserver } from '@shop/shared-runtime';
 import { SERVICE_NAME } from './service-info';
 
 /** How one token-validation RPC ended, as the responder saw it. */
-export type RpcServerOutcome = 'valid' | 'invalid' | 'bad_request' | 'internal' | 'expired' | 'dropped';
+export type RpcServerOutcome = 'valid' | 'invalid' | 'bad_request' | 'forbidden' | 'internal' | 'expired' | 'dropped';
 
 /** What the RPC responder reports; the metrics below implement it, tests may fake it. */
 export interface RpcServerObserver {
@@ -29,7 +29,7 @@ export class UserServiceMetrics extends ServiceMetrics {
     requestHandled: this.outcomeMetrics(
       {
         name: 'rpc_server_requests_total',
-        help: 'Token-validation RPC requests handled, by outcome (expired: the requester had already given up)',
+        help: 'Token-validation RPC requests handled, by outcome (expired: the requester had already given up; forbidden: the caller is not allowed)',
       },
       {
         name: 'rpc_server_duration_seconds',

@@ -15,6 +15,7 @@ import {
   currentTraceContext,
   type HealthCheck,
   type Logger,
+  probe,
   ServiceUnavailableError,
   UnauthorizedError,
 } from '@shop/shared-runtime';
@@ -22,6 +23,12 @@ import {
 import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
 import { SERVICE_NAME } from '../service-info';
+
+/** How long the health probe's passive check of the queue may take, in ms. */
+const QUEUE_CHECK_TIMEOUT_MS = 2000;
+
+/** The AMQP reply code of a passive declare of something that does not exist. */
+const NOT_FOUND = 404;
 
 /** Calls allowed to wait for a reply at once, unless configured otherwise. */
 export const DEFAULT_MAX_PENDING = 10_000;
@@ -42,6 +49,13 @@ export interface TokenValidationClientDeps {
   timeoutMs: number;
   /** Calls allowed to wait at once; further calls fail at once. Default {@link DEFAULT_MAX_PENDING}. */
   maxPending?: number;
+  /** This service's broker user: every request carries it as `userId`, which RabbitMQ checks. */
+  userId: string;
+  /**
+   * user-service's broker user (`USER_SERVICE_BROKER_USER`): a reply whose `userId` is another is
+   * dropped, and the call waits on as if it had not come.
+   */
+  responderUserId: string;
   logger: Logger;
   /** Told how each call ended and of every dropped reply; metrics implement it. */
   observer?: RpcClientObserver;
@@ -59,6 +73,8 @@ export interface TokenValidationStats {
   lateOrUnknownReplies: number;
   /** Replies that were not JSON or matched none of the contract's reply shapes. */
   malformedReplies: number;
+  /** Replies dropped because their `userId` was not user-service's broker user. */
+  unverifiedReplies: number;
   /** `{ error: ... }` replies: user-service could not validate the token. */
   errorReplies: number;
 }
@@ -84,6 +100,8 @@ export class TokenValidationClient implements TokenValidator {
   private readonly queue: string;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
+  private readonly userId: string;
+  private readonly responderUserId: string;
   private readonly logger: Logger;
   private readonly observer: RpcClientObserver | undefined;
   /** How each failed call ended, keyed by the error it was rejected with. */
@@ -96,15 +114,20 @@ export class TokenValidationClient implements TokenValidator {
     unavailable: 0,
     lateOrUnknownReplies: 0,
     malformedReplies: 0,
+    unverifiedReplies: 0,
     errorReplies: 0,
   };
   private channel: Channel | undefined;
+  /** The connection {@link channel} is on: the health probe opens its passive check there. */
+  private model: ChannelModel | undefined;
   private closed = false;
 
   constructor(deps: TokenValidationClientDeps) {
     this.queue = deps.queue;
     this.timeoutMs = deps.timeoutMs;
     this.maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
+    this.userId = deps.userId;
+    this.responderUserId = deps.responderUserId;
     this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
     this.observer = deps.observer;
   }
@@ -135,6 +158,7 @@ export class TokenValidationClient implements TokenValidator {
       return;
     }
     this.channel = channel;
+    this.model = model;
     this.logger.info('ready to validate tokens');
   };
 
@@ -206,6 +230,7 @@ export class TokenValidationClient implements TokenValidator {
           contentType: JSON_CONTENT_TYPE,
           type: MESSAGE_TYPES.validateTokenRequest,
           appId: SERVICE_NAME,
+          userId: this.userId,
           messageId: uuidv4(),
           timestamp: Math.floor(Date.now() / 1000),
           headers: {
@@ -223,18 +248,40 @@ export class TokenValidationClient implements TokenValidator {
     });
   }
 
-  /** `GET /health`'s broker probe: up while the RPC channel is open. */
+  /**
+   * `GET /health`'s broker probe: up while the RPC channel is open and the queue exists. The
+   * queue is user-service's: this service only checks for it (passively, on a channel of its own,
+   * since a failed check closes its channel), and reads as down — degraded, not unready — until
+   * its owner has declared it.
+   */
   healthCheck(): HealthCheck {
     return {
       name: 'broker',
       critical: false,
-      check: () =>
-        Promise.resolve(
-          this.channel
-            ? { status: 'up' as const, queue: this.queue, pending: this.pending.size }
-            : { status: 'down' as const, queue: this.queue, error: 'not connected to RabbitMQ' },
-        ),
+      check: async () => {
+        const { channel, model } = this;
+        if (!channel || !model)
+          return { status: 'down' as const, queue: this.queue, error: 'not connected to RabbitMQ' };
+        const queueStatus = await probe(() => this.checkQueueExists(model), QUEUE_CHECK_TIMEOUT_MS);
+        return queueStatus.status === 'up'
+          ? { status: 'up' as const, queue: this.queue, pending: this.pending.size }
+          : { ...queueStatus, queue: this.queue, pending: this.pending.size };
+      },
     };
+  }
+
+  private async checkQueueExists(model: ChannelModel): Promise<void> {
+    const probeChannel = await model.createChannel();
+    probeChannel.on('error', () => undefined);
+    try {
+      await probeChannel.checkQueue(this.queue);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === NOT_FOUND) {
+        throw new Error(`queue ${this.queue} does not exist yet: waiting for user-service, its owner, to declare it`);
+      }
+      throw error;
+    }
+    await probeChannel.close().catch(() => undefined);
   }
 
   /** Fails every pending call with 503 and closes the channel; later calls fail at once. */
@@ -242,6 +289,7 @@ export class TokenValidationClient implements TokenValidator {
     this.closed = true;
     const channel = this.channel;
     this.channel = undefined;
+    this.model = undefined;
     this.failPending(() => true, 'The service is shutting down.');
     if (channel) await channel.close().catch(() => undefined);
   }
@@ -253,7 +301,18 @@ export class TokenValidationClient implements TokenValidator {
       void channel.close().catch(() => undefined);
       return;
     }
-    const correlationId = (message.properties as { correlationId?: unknown }).correlationId;
+    const { correlationId, userId: sender } = message.properties as { correlationId?: unknown; userId?: unknown };
+    if (sender !== this.responderUserId) {
+      // Checked before the call is settled: a forged reply must not end the call (nor its real
+      // reply be taken for a late one), so the call goes on waiting for user-service.
+      this.counters.unverifiedReplies += 1;
+      this.observer?.replyFromStranger();
+      this.logger.warn(
+        { correlation_id: correlationId, user_id: sender },
+        'dropped a token-validation reply not sent by user-service (AMQP userId is not its broker user)',
+      );
+      return;
+    }
     const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
     if (!call) {
       this.counters.lateOrUnknownReplies += 1;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
+import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import { QueryTypes } from 'sequelize';
@@ -118,6 +118,20 @@ export interface StartedProductService {
 let instances = 0;
 
 /**
+ * Declares the file's auth-events exchange as user-service, its owner, would have: product-service
+ * only checks for it, and would otherwise wait for it (and flush its cache once it appears).
+ */
+async function declareAuthEventsExchange(amqpUrl: string, exchange: string): Promise<void> {
+  const connection = await connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
  * Starts product-service with main.ts's own wiring (composition.ts) — real config parsing, the
  * real RPC client, cache, subscriber and relay on the real broker, the real repositories on the
  * test database — with HTTP on an ephemeral port.
@@ -145,6 +159,7 @@ export async function startProductService(
     level: config.log.level,
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
+  await declareAuthEventsExchange(env.amqpUrl, config.amqp.authEventsExchange);
   instances += 1;
   const runtime = await composeProductService(config, logger, database.sequelize, {
     connectionName: `product-service.test.${env.runId}.${instances}`,

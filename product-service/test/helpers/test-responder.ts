@@ -10,6 +10,7 @@ import {
   type RpcErrorCode,
   type ValidateTokenReply,
 } from '@shop/shared-contracts';
+import { loginOf } from '@shop/test-harness';
 
 /** How the stand-in for user-service answers one token. */
 export type ReplyScript = (
@@ -53,13 +54,15 @@ export class TestResponder {
   private constructor(
     private readonly connection: ChannelModel,
     private readonly channel: Channel,
+    /** Its login, as every reply's `userId`: the test's product-service believes replies from it. */
+    private readonly userId: string,
   ) {}
 
   /** Declares `queue` (as user-service does) and answers what arrives on it. */
   static async start(amqpUrl: string, queue: string): Promise<TestResponder> {
     const connection = await connect(amqpUrl, { noDelay: true });
     const channel = await connection.createChannel();
-    const responder = new TestResponder(connection, channel);
+    const responder = new TestResponder(connection, channel, loginOf(amqpUrl));
     await channel.assertQueue(queue, { durable: true });
     await channel.consume(
       queue,
@@ -148,6 +151,7 @@ export class TestResponder {
       contentType: JSON_CONTENT_TYPE,
       type: MESSAGE_TYPES.validateTokenReply,
       appId: SERVICE_NAMES.user,
+      userId: this.userId,
     });
   }
 }

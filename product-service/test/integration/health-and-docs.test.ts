@@ -47,6 +47,20 @@ test('GET /health and /health/ready → 200 degraded with the broker down once t
   }
 });
 
+test('GET /health → 200 degraded while the RPC queue (user-service’s) does not exist yet, saying whose it is', async (t) => {
+  const queue = ctx.unusedQueue('never-declared');
+  const service = await ctx.startAnother({ queue });
+
+  const response = await call<Health>(service.baseUrl, 'GET', '/health');
+  const again = await call<Health>(service.baseUrl, 'GET', '/health');
+
+  t.is(response.status, 200);
+  t.like(response.body, { status: 'degraded', checks: { broker: { status: 'down', queue } } });
+  t.regex(String(response.body.checks.broker?.error), /does not exist yet.*user-service/);
+  t.like(again.body, { status: 'degraded' }, 'the failed passive check closed only its own channel');
+  t.true(service.client.isReady);
+});
+
 test('GET /health/live → 200', async (t) => {
   const response = await call(ctx.service.baseUrl, 'GET', '/health/live');
 

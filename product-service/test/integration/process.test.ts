@@ -125,6 +125,9 @@ test('the built service starts, creates and migrates its database, finishes in-f
 test('the built service caches validations and evicts them on auth events; /metrics counts both', async (t) => {
   const environment = env!;
   const exchange = environment.exchangeName('auth.events');
+  // Declares the exchange as user-service, its owner, would: product-service only checks for it.
+  const publisher = await AuthEventPublisher.start(environment.amqpUrl, exchange);
+  t.teardown(() => publisher.close());
   const service = startProcess({
     PORT: '0',
     DATABASE_URL: environment.databaseUrl(environment.reserveDatabaseName('process')),
@@ -138,8 +141,6 @@ test('the built service caches validations and evicts them on auth events; /metr
   const { port } = await service.waitFor(/listening/);
   const consuming = await service.waitFor(/consuming auth events/);
   const baseUrl = `http://127.0.0.1:${port}`;
-  const publisher = await AuthEventPublisher.start(environment.amqpUrl, exchange);
-  t.teardown(() => publisher.close());
   const userId = newUserId();
   const token = responder!.tokenFor({ reply: 'valid', userId });
 

@@ -75,3 +75,22 @@ test('loadConfig → the result is frozen all the way down', (t) => {
   t.true(Object.isFrozen(config));
   t.true(Object.isFrozen(config.rpc));
 });
+
+test('loadConfig → broker identities: replies and auth events believed from the AMQP_URL’s own user by default (all-guest works)', (t) => {
+  t.deepEqual(loadConfig({}).amqp.identities, {
+    own: 'guest',
+    userService: 'guest',
+    productService: 'guest',
+    separated: false,
+  });
+});
+
+test('loadConfig → broker identities of a deployment; PRODUCT_SERVICE_BROKER_USER must be the AMQP_URL’s user', (t) => {
+  const env = { AMQP_URL: 'amqp://product-service:pw@rabbitmq/shop', USER_SERVICE_BROKER_USER: 'user-service' };
+
+  t.like(loadConfig(env).amqp.identities, { own: 'product-service', userService: 'user-service', separated: true });
+  t.throws(() => loadConfig({ ...env, PRODUCT_SERVICE_BROKER_USER: 'guest' }), {
+    instanceOf: ConfigError,
+    message: /PRODUCT_SERVICE_BROKER_USER is guest but AMQP_URL logs in as product-service/,
+  });
+});

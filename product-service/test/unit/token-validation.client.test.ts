@@ -7,7 +7,15 @@ import { createLogger, ServiceUnavailableError, UnauthorizedError } from '@shop/
 
 import { TokenValidationClient } from '../../src/messaging/token-validation.client';
 
-type OnMessage = (message: { content: Buffer; properties: { correlationId?: unknown }; fields: object } | null) => void;
+type OnMessage = (
+  message: { content: Buffer; properties: { correlationId?: unknown; userId?: unknown }; fields: object } | null,
+) => void;
+
+/** user-service's broker user in these tests: the only sender whose replies count. */
+const RESPONDER = 'user-service';
+
+/** The client's identities as a deployment sets them. */
+const IDENTITIES = { userId: 'product-service', responderUserId: RESPONDER };
 
 /** Just enough of an amqplib channel to drive the client: records what it is asked to do. */
 class FakeChannel extends EventEmitter {
@@ -36,10 +44,10 @@ class FakeChannel extends EventEmitter {
     return Promise.resolve();
   }
 
-  /** Delivers a reply as the broker would. */
-  reply(correlationId: unknown, body: ValidateTokenReply | string) {
+  /** Delivers a reply as the broker would, from `userId` (user-service's broker user unless told). */
+  reply(correlationId: unknown, body: ValidateTokenReply | string, userId: unknown = RESPONDER) {
     const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    this.consumer?.({ content, properties: { correlationId }, fields: {} });
+    this.consumer?.({ content, properties: { correlationId, userId }, fields: {} });
   }
 
   lastCorrelationId(): string {
@@ -71,6 +79,7 @@ async function connectedClient(options: { timeoutMs?: number; maxPending?: numbe
     queue: 'auth.q',
     timeoutMs: options.timeoutMs ?? 5000,
     ...(options.maxPending === undefined ? {} : { maxPending: options.maxPending }),
+    ...IDENTITIES,
     logger,
   });
   await client.setup(model as unknown as ChannelModel);
@@ -85,7 +94,7 @@ const valid: ValidateTokenReply = {
 };
 
 test('before setup → fails at once with 503, nothing buffered', async (t) => {
-  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 5000, logger });
+  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 5000, ...IDENTITIES, logger });
 
   await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
   t.is(client.pendingCount, 0);
@@ -101,7 +110,40 @@ test('setup → consumes Direct Reply-to with noAck before anything is published
 
   t.deepEqual(channel.calls, [`consume ${DIRECT_REPLY_TO_QUEUE}`, 'publish auth.q']);
   t.like(channel.consumeOptions, { noAck: true });
-  t.like(channel.published[0]?.options, { mandatory: true, replyTo: DIRECT_REPLY_TO_QUEUE, expiration: '5000' });
+  t.like(channel.published[0]?.options, {
+    mandatory: true,
+    replyTo: DIRECT_REPLY_TO_QUEUE,
+    expiration: '5000',
+    userId: 'product-service',
+  });
+});
+
+test('a reply whose userId is not user-service’s broker user → dropped and counted; the call waits on for the real one', async (t) => {
+  const dropped: string[] = [];
+  const channel = new FakeChannel();
+  const client = new TokenValidationClient({
+    queue: 'auth.q',
+    timeoutMs: 5000,
+    ...IDENTITIES,
+    logger,
+    observer: {
+      callSettled: () => undefined,
+      replyDropped: () => undefined,
+      replyFromStranger: () => dropped.push('x'),
+    },
+  });
+  await client.setup(new FakeModel(channel) as unknown as ChannelModel);
+
+  const call = client.validate('tok', context);
+  channel.reply(channel.lastCorrelationId(), valid, 'product-service');
+  channel.reply(channel.lastCorrelationId(), valid, '');
+  const pendingAfterForgeries = client.pendingCount;
+  channel.reply(channel.lastCorrelationId(), { valid: false, reason: 'revoked' });
+
+  t.is(pendingAfterForgeries, 1, 'the forged `valid` replies settled nothing');
+  await t.throwsAsync(call, { instanceOf: UnauthorizedError }, 'the genuine answer decides');
+  t.like(client.stats, { unverifiedReplies: 2, lateOrUnknownReplies: 0 });
+  t.is(dropped.length, 2);
 });
 
 test('valid reply → resolves with the user', async (t) => {

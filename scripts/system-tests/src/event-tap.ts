@@ -4,6 +4,8 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 export interface TappedEvent {
   /** AMQP messageId, which is the event id. */
   messageId: string | undefined;
+  /** AMQP userId: the publisher's broker login, as RabbitMQ verified it. */
+  userId: string | undefined;
   routingKey: string;
   body: { id: string; type: string; data: Record<string, unknown>; request_id: string | null };
 }
@@ -44,6 +46,7 @@ export class EventTap {
         if (!message) return;
         this.deliveries.push({
           messageId: (message.properties as { messageId?: string }).messageId,
+          userId: (message.properties as { userId?: string }).userId,
           routingKey: message.fields.routingKey,
           body: JSON.parse(message.content.toString('utf8')) as TappedEvent['body'],
         });

@@ -1,4 +1,5 @@
-import type { TestEnvironment } from '@shop/test-harness';
+import { AUTH_EVENTS_EXCHANGE, AUTH_VALIDATE_TOKEN_QUEUE, PRODUCT_EVENTS_EXCHANGE } from '@shop/shared-contracts';
+import type { BrokerIdentities, TestEnvironment } from '@shop/test-harness';
 
 import { ServiceProcess } from './service-process';
 
@@ -15,15 +16,46 @@ export interface RunningSystem {
 }
 
 /**
+ * The broker settings of each service as a deployment with separated identities has them: each
+ * logs in as its own user of `identities` into the run's vhost, where the production names of
+ * the queue and exchanges are private to the run; each names the other's user; user-service
+ * answers product-service only.
+ */
+export function identityEnvironment(identities: BrokerIdentities): {
+  user: Record<string, string>;
+  product: Record<string, string>;
+} {
+  const names = {
+    USER_SERVICE_BROKER_USER: identities.user('user-service'),
+    PRODUCT_SERVICE_BROKER_USER: identities.user('product-service'),
+    AUTH_RPC_QUEUE: AUTH_VALIDATE_TOKEN_QUEUE,
+    AUTH_EVENTS_EXCHANGE,
+  };
+  return {
+    user: {
+      ...names,
+      AMQP_URL: identities.url('user-service'),
+      AUTH_RPC_ALLOWED_CALLERS: identities.user('product-service'),
+    },
+    product: { ...names, AMQP_URL: identities.url('product-service'), PRODUCT_EVENTS_EXCHANGE },
+  };
+}
+
+/**
  * Both services as real processes on fresh databases (created by the services themselves,
- * as in production) and a private RPC queue; dropped by the environment afterwards.
+ * as in production) and a private RPC queue; dropped by the environment afterwards. With
+ * `identities`, each service logs in as its own broker user in the run's vhost instead
+ * ({@link identityEnvironment}).
  */
 export async function startSystem(
   env: TestEnvironment,
-  overrides: { user?: Record<string, string>; product?: Record<string, string> } = {},
+  overrides: { user?: Record<string, string>; product?: Record<string, string>; identities?: BrokerIdentities } = {},
 ): Promise<RunningSystem> {
-  const queue = env.queueName('auth.validate_token');
-  const exchanges = { auth: env.exchangeName('auth.events'), product: env.exchangeName('product.events') };
+  const separated = overrides.identities ? identityEnvironment(overrides.identities) : undefined;
+  const queue = separated ? AUTH_VALIDATE_TOKEN_QUEUE : env.queueName('auth.validate_token');
+  const exchanges = separated
+    ? { auth: AUTH_EVENTS_EXCHANGE, product: PRODUCT_EVENTS_EXCHANGE }
+    : { auth: env.exchangeName('auth.events'), product: env.exchangeName('product.events') };
   const databaseUrls = {
     user: env.databaseUrl(env.reserveDatabaseName('sysusers')),
     product: env.databaseUrl(env.reserveDatabaseName('sysproducts')),
@@ -38,6 +70,7 @@ export async function startSystem(
       SECRET_KEY: 'system-test-secret-key-of-at-least-32-characters',
       BCRYPT_ROUNDS: '4',
       RATE_LIMIT_PER_MINUTE: '0',
+      ...separated?.user,
       ...overrides.user,
     });
     started.push(user);
@@ -48,6 +81,7 @@ export async function startSystem(
       AUTH_RPC_QUEUE: queue,
       AUTH_EVENTS_EXCHANGE: exchanges.auth,
       PRODUCT_EVENTS_EXCHANGE: exchanges.product,
+      ...separated?.product,
       ...overrides.product,
     });
     started.push(product);

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 
+import { readDefinitions } from '@shop/test-harness';
+
 import { REPO_ROOT } from '../src';
 
 const run = promisify(execFile);
@@ -20,7 +22,8 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
   container_name?: string;
-  volumes?: string[];
+  /** Short syntax (`source:target:mode`), or the long form `docker compose` v2 resolves it to. */
+  volumes?: (string | { source?: string; target?: string })[];
 }
 
 interface ComposeFile {
@@ -132,6 +135,37 @@ test(`docker-compose.yml (${WIRING_SOURCE}) → wires the services, ports, healt
   t.true((userEnv.SECRET_KEY ?? '').length >= 32, 'one shared signing key for every replica');
   t.is(productEnv.SECRET_KEY, undefined, 'product-service never sees the JWT secret');
   t.is(productEnv.AUTH_RPC_TIMEOUT_MS, '3000');
+});
+
+test(`docker-compose.yml (${WIRING_SOURCE}) → RabbitMQ loads the definitions at boot; each service logs in as its own user in vhost shop, never guest`, async (t) => {
+  const { services } = cli ? await resolvedByCli() : readAsYaml();
+  const mounts = (services.rabbitmq?.volumes ?? []).map((volume) =>
+    typeof volume === 'string' ? volume : `${volume.source ?? ''}:${volume.target ?? ''}`,
+  );
+  const mounted = (target: string) => mounts.find((volume) => volume.includes(`:${target}`))?.split(':')[0] ?? '';
+  t.regex(mounted('/etc/rabbitmq/definitions.json'), /deploy\/rabbitmq\/definitions\.json$/);
+  const conf = readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/rabbitmq.conf'), 'utf8');
+  t.regex(mounted('/etc/rabbitmq/conf.d/20-shop.conf'), /deploy\/rabbitmq\/rabbitmq\.conf$/);
+  t.regex(conf, /^load_definitions = \/etc\/rabbitmq\/definitions\.json$/m);
+
+  const definitions = readDefinitions();
+  const users = new Set(definitions.users.map((user) => user.name));
+  for (const [service, peer] of [
+    ['user-service', 'product-service'],
+    ['product-service', 'user-service'],
+  ] as const) {
+    const env = services[service]?.environment ?? {};
+    const url = new URL(env.AMQP_URL ?? '');
+    t.is(url.username, service, `${service} logs in as itself`);
+    t.is(decodeURIComponent(url.pathname), '/shop', `${service} works in vhost shop`);
+    t.true(users.has(service), `the definitions create ${service}`);
+    t.not(url.password, 'guest');
+    t.is(env[service === 'user-service' ? 'USER_SERVICE_BROKER_USER' : 'PRODUCT_SERVICE_BROKER_USER'], service);
+    t.is(env[peer === 'user-service' ? 'USER_SERVICE_BROKER_USER' : 'PRODUCT_SERVICE_BROKER_USER'], peer);
+  }
+  t.is(services['user-service']?.environment?.AUTH_RPC_ALLOWED_CALLERS, 'product-service');
+  t.false(users.has('guest'), 'no guest in the definitions');
+  t.deepEqual(definitions.vhosts, [{ name: 'shop' }]);
 });
 
 test('Dockerfiles → multi-stage, npm ci from the lockfile, production dependencies, non-root, node as PID 1', (t) => {

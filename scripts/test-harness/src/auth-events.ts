@@ -1,6 +1,7 @@
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
+import { loginOf } from './broker-control';
 import {
   EVENT_TYPES,
   EVENT_VERSION,
@@ -55,6 +56,8 @@ export class AuthEventPublisher {
     private readonly connection: ChannelModel,
     private readonly channel: Channel,
     readonly exchange: string,
+    /** The AMQP `userId` of what it publishes: its own login, which RabbitMQ checks it against. */
+    readonly userId: string,
   ) {}
 
   /** Connects and declares `exchange` as the relay does (a durable topic exchange). */
@@ -62,7 +65,7 @@ export class AuthEventPublisher {
     const connection = await connect(amqpUrl, { noDelay: true });
     const channel = await connection.createChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
-    return new AuthEventPublisher(connection, channel, exchange);
+    return new AuthEventPublisher(connection, channel, exchange, loginOf(amqpUrl));
   }
 
   /** Publishes a schema-valid event: routing key and `type` = its type, `messageId` = its id. */
@@ -79,6 +82,7 @@ export class AuthEventPublisher {
       type: routingKey,
       contentType: JSON_CONTENT_TYPE,
       appId: SERVICE_NAMES.user,
+      userId: this.userId,
       timestamp: Math.floor(Date.now() / 1000),
     });
   }

@@ -3,6 +3,15 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/**
+ * The user an AMQP URL logs in as (`guest` when it names none, as amqplib does): what a
+ * publisher on it must put in `userId`, which RabbitMQ checks against the login.
+ */
+export function loginOf(amqpUrl: string): string {
+  const { username } = new URL(amqpUrl);
+  return username === '' ? 'guest' : decodeURIComponent(username);
+}
+
 /** Runs `rabbitmqctl` with the given arguments where the broker lives; resolves to its stdout. */
 export type RabbitmqctlRunner = (args: string[]) => Promise<string>;
 

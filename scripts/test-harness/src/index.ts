@@ -1,5 +1,16 @@
 export { AuthEventPublisher, tokenRevokedEvent, userDeactivatedEvent } from './auth-events';
-export { closeBrokerConnections, localRabbitmqctl } from './broker-control';
+export { closeBrokerConnections, localRabbitmqctl, loginOf } from './broker-control';
+export {
+  DEFINITIONS_PATH,
+  LOCAL_TRIAL_PASSWORDS,
+  applyDefinitions,
+  hashPassword,
+  passwordMatches,
+  readDefinitions,
+  type BrokerDefinitions,
+  type DefinitionsTarget,
+} from './broker-definitions';
+export { BrokerIdentities, TEST_IDENTITY_PREFIX, type ExtraUserPermissions } from './broker-identities';
 export type { RabbitmqctlRunner } from './broker-control';
 export { EventListener, type ReceivedEvent } from './event-listener';
 export { EVENTUALLY_MS, retryOnDeadlock, settlesWithin, waitUntil, type WaitOptions } from './polling';

@@ -2,6 +2,7 @@ import { connect as connectAmqp } from 'amqplib';
 import { Client } from 'pg';
 
 import { closeBrokerConnections } from './broker-control';
+import { BrokerIdentities, TEST_IDENTITY_PREFIX } from './broker-identities';
 import { resolveInfrastructure, type Infrastructure } from './infrastructure';
 import { TEST_DATABASE_PREFIX, createRunId, runIdCreatedAt, testDatabaseName, testQueueName } from './unique-names';
 
@@ -17,6 +18,7 @@ export class TestEnvironment {
   private readonly databases = new Set<string>();
   private readonly queues = new Set<string>();
   private readonly exchanges = new Set<string>();
+  private readonly identities: BrokerIdentities[] = [];
 
   private constructor(private readonly infrastructure: Infrastructure) {
     this.runId = createRunId();
@@ -91,6 +93,17 @@ export class TestEnvironment {
   }
 
   /**
+   * The repository's broker identities (deploy/rabbitmq/definitions.json) in a vhost of this
+   * run's own, with users of this run's own; both are deleted on {@link close}. Call it once per
+   * test process: the vhost is named after the run.
+   */
+  async brokerIdentities(): Promise<BrokerIdentities> {
+    const identities = await BrokerIdentities.create(this.infrastructure.rabbitmqctl, this.amqpUrl, this.runId);
+    this.identities.push(identities);
+    return identities;
+  }
+
+  /**
    * Runs one statement as the test server's admin, e.g. to cut a service off its database
    * (`ALTER DATABASE … ALLOW_CONNECTIONS false`, `pg_terminate_backend`) in a fault test.
    */
@@ -105,6 +118,7 @@ export class TestEnvironment {
       await this.dropDatabases([...this.databases]);
       await this.deleteQueues([...this.queues]);
       await this.deleteExchanges([...this.exchanges]);
+      for (const identities of this.identities.splice(0)) await identities.delete();
     } finally {
       this.databases.clear();
       this.queues.clear();
@@ -172,7 +186,26 @@ export class TestEnvironment {
       .map((line) => line.trim())
       .filter((name) => isStale(name));
     await this.deleteExchanges(exchanges);
-    return [...stale, ...exchanges];
+    return [...stale, ...exchanges, ...(await this.deleteStaleIdentities(cutoff))];
+  }
+
+  /** Deletes the vhosts and users of {@link brokerIdentities} that crashed runs left behind. */
+  private async deleteStaleIdentities(cutoff: number): Promise<string[]> {
+    const isStale = (name: string): boolean => {
+      if (!name.startsWith(TEST_IDENTITY_PREFIX)) return false;
+      const createdAt = runIdCreatedAt(name.split('.').at(-1) ?? '');
+      return createdAt !== undefined && createdAt.getTime() < cutoff;
+    };
+    const namesIn = async (args: string[]) =>
+      (await this.infrastructure.rabbitmqctl(args))
+        .split('\n')
+        .map((line) => line.split('\t')[0]?.trim() ?? '')
+        .filter(isStale);
+    const vhosts = await namesIn(['list_vhosts', 'name', '-q', '--no-table-headers']);
+    for (const vhost of vhosts) await this.infrastructure.rabbitmqctl(['delete_vhost', vhost]);
+    const users = await namesIn(['list_users', '-q', '--no-table-headers']);
+    for (const user of users) await this.infrastructure.rabbitmqctl(['delete_user', user]);
+    return [...vhosts, ...users];
   }
 
   private async dropStaleDatabases(): Promise<void> {

@@ -11,6 +11,9 @@ import { RecentEventIds } from './recent-event-ids';
 /** Unacknowledged events the broker may push at once. */
 const PREFETCH = 100;
 
+/** The AMQP reply code of a passive declare of something that does not exist. */
+const NOT_FOUND = 404;
+
 /** Event ids remembered to drop redeliveries. */
 const DEDUP_WINDOW = 10_000;
 
@@ -38,6 +41,17 @@ export interface AuthEventsSubscriberDeps {
   /** Topic exchange user-service publishes auth events on (`AUTH_EVENTS_EXCHANGE`). */
   exchange: string;
   /**
+   * Whether this service owns the exchange (user-service) and so declares it. Any other service
+   * only checks that it exists, and waits for its owner while it does not: it needs no configure
+   * permission on it, and cannot redefine it.
+   */
+  ownsExchange: boolean;
+  /**
+   * The broker user auth events must come from (`USER_SERVICE_BROKER_USER`): a message whose AMQP
+   * `userId` (checked by RabbitMQ against the publisher's login) is another is a forgery, dropped.
+   */
+  expectedSender: string;
+  /**
    * This instance's own queue (`<service>.auth-events.<host>.<pid>`). Every instance must see
    * every event, so each has its queue; it is exclusive and auto-deleted, so it vanishes with
    * the connection.
@@ -62,6 +76,8 @@ export interface AuthEventsStats {
   duplicates: number;
   /** Messages dropped because they were not auth events. */
   malformed: number;
+  /** Messages dropped because their `userId` was not user-service's broker user. */
+  unverifiedSenders: number;
   /** Flushes of the whole cache, one per (re)connect. */
   flushes: number;
 }
@@ -84,6 +100,8 @@ export class AuthEventsSubscriber {
   readonly exchange: string;
   /** This instance's queue. */
   readonly queue: string;
+  private readonly ownsExchange: boolean;
+  private readonly expectedSender: string;
   private readonly cache: AuthEventsCache;
   private readonly logger: Logger;
   private readonly observer: AuthEventsObserver | undefined;
@@ -94,15 +112,20 @@ export class AuthEventsSubscriber {
     evictions: 0,
     duplicates: 0,
     malformed: 0,
+    unverifiedSenders: 0,
     flushes: 0,
   };
   private channel: Channel | undefined;
+  /** Set while the exchange (another service's) does not exist: health says so, the log once. */
+  private exchangeMissing = false;
   private readonly reopener: ChannelReopener;
   private closed = false;
 
   constructor(deps: AuthEventsSubscriberDeps) {
     this.exchange = deps.exchange;
     this.queue = deps.queue;
+    this.ownsExchange = deps.ownsExchange;
+    this.expectedSender = deps.expectedSender;
     this.cache = deps.cache;
     this.logger = deps.logger.child({ component: 'auth-events', exchange: deps.exchange, queue: deps.queue });
     this.observer = deps.observer;
@@ -130,12 +153,25 @@ export class AuthEventsSubscriber {
   };
 
   /**
-   * Opens a channel, declares the exchange (user-service's relay declares it too; either may run
-   * first), this instance's queue and its bindings, consumes, and only then flushes the cache:
-   * the queue did not exist (or was not consumed) meanwhile, so the cache may hold checks whose
-   * revocations were missed; from now on none can be.
+   * Opens a channel, declares the exchange when this service owns it (user-service's relay
+   * declares it too; either may run first) or else checks that it exists, declares this
+   * instance's queue and its bindings, consumes, and only then flushes the cache: the queue did
+   * not exist (or was not consumed) meanwhile, so the cache may hold checks whose revocations
+   * were missed; from now on none can be. An exchange not declared yet by its owner is no
+   * failure of the connection: it is checked again with backoff until it exists.
    */
   private async consume(model: ChannelModel): Promise<void> {
+    if (!this.ownsExchange && !(await this.exchangeExists(model))) {
+      if (!this.exchangeMissing) {
+        this.exchangeMissing = true;
+        this.logger.warn(
+          'the auth-events exchange does not exist yet: waiting for user-service (its owner) to declare it; ' +
+            'revocations reach this instance only after its cache TTL meanwhile',
+        );
+      }
+      this.reopener.failed(model);
+      return;
+    }
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => {
       this.logger.warn({ err: error.message }, 'auth-events channel error');
@@ -143,7 +179,7 @@ export class AuthEventsSubscriber {
     channel.on('close', () => {
       this.onChannelClosed(channel, model);
     });
-    await channel.assertExchange(this.exchange, 'topic', { durable: true });
+    if (this.ownsExchange) await channel.assertExchange(this.exchange, 'topic', { durable: true });
     // A fixed name (host and pid) tells the management UI whose queue it is. Should the broker
     // still hold the previous connection (half-open), the exclusive declare fails and recovery
     // retries with backoff until the broker has dropped it.
@@ -163,10 +199,28 @@ export class AuthEventsSubscriber {
       return;
     }
     this.channel = channel;
+    this.exchangeMissing = false;
     this.reopener.opened();
     const flushed = this.cache.flush();
     this.counters.flushes += 1;
     this.logger.info({ flushed }, `consuming auth events; ${this.cache.name} flushed`);
+  }
+
+  /**
+   * Whether the exchange exists, by a passive declare on a channel of its own: a failed one
+   * (404) closes the channel it ran on. Other failures (the connection going) are thrown.
+   */
+  private async exchangeExists(model: ChannelModel): Promise<boolean> {
+    const probeChannel = await model.createChannel();
+    probeChannel.on('error', () => undefined);
+    try {
+      await probeChannel.checkExchange(this.exchange);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === NOT_FOUND) return false;
+      throw error;
+    }
+    await probeChannel.close().catch(() => undefined);
+    return true;
   }
 
   /** Whether the queue is being consumed right now. */
@@ -188,7 +242,13 @@ export class AuthEventsSubscriber {
         Promise.resolve(
           this.channel
             ? { status: 'up' as const, exchange: this.exchange, queue: this.queue }
-            : { status: 'down' as const, exchange: this.exchange, error: 'not consuming auth events' },
+            : {
+                status: 'down' as const,
+                exchange: this.exchange,
+                error: this.exchangeMissing
+                  ? `exchange ${this.exchange} does not exist yet: waiting for user-service, its owner, to declare it`
+                  : 'not consuming auth events',
+              },
         ),
     };
   }
@@ -215,6 +275,18 @@ export class AuthEventsSubscriber {
   }
 
   private handle(message: ConsumeMessage): void {
+    const sender = (message.properties as { userId?: unknown }).userId;
+    if (sender !== this.expectedSender) {
+      // Anyone with write on the default exchange can put a message into this queue; only
+      // user-service's login can publish one whose userId is user-service's broker user.
+      this.counters.unverifiedSenders += 1;
+      this.observer?.unverifiedSender();
+      this.logger.warn(
+        { routing_key: message.fields.routingKey, message_id: messageIdOf(message), user_id: sender },
+        'dropped an auth event not published by user-service (AMQP userId is not its broker user)',
+      );
+      return;
+    }
     const decoded = decodeMessage(authEventSchema, message.content);
     if (!decoded.ok) {
       this.counters.malformed += 1;

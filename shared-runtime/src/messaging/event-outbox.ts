@@ -37,6 +37,8 @@ export function createEventOutbox(options: {
   exchange: string;
   /** The AMQP `appId` of the events: the service's name. */
   appId: string;
+  /** The AMQP `userId` of the events: the service's broker user (RabbitMQ checks it). */
+  userId: string;
   logger: Logger;
   metrics: ServiceMetrics;
 }): EventOutbox {
@@ -46,6 +48,7 @@ export function createEventOutbox(options: {
   const relay = new OutboxRelay({
     exchange: options.exchange,
     appId: options.appId,
+    userId: options.userId,
     outbox,
     withTransaction: plainTransactionRunner(sequelize),
     logger,

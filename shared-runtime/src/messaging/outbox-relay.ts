@@ -44,6 +44,11 @@ export interface OutboxRelayDeps {
   exchange: string;
   /** The AMQP `appId` of every event: the publishing service's name. */
   appId: string;
+  /**
+   * The AMQP `userId` of every event: the service's broker user. RabbitMQ refuses a publish whose
+   * userId is not the connection's login, so consumers can believe it (unlike `appId`).
+   */
+  userId: string;
   outbox: OutboxRepository;
   /** Opens the transaction each batch is claimed, published and marked in. */
   withTransaction: SqlTransactionRunner;
@@ -111,6 +116,7 @@ class ConfirmTimeoutError extends Error {
 export class OutboxRelay implements EventNotifier {
   private readonly exchange: string;
   private readonly appId: string;
+  private readonly userId: string;
   private readonly outbox: OutboxRepository;
   private readonly withTransaction: SqlTransactionRunner;
   private readonly logger: Logger;
@@ -133,6 +139,7 @@ export class OutboxRelay implements EventNotifier {
   constructor(deps: OutboxRelayDeps) {
     this.exchange = deps.exchange;
     this.appId = deps.appId;
+    this.userId = deps.userId;
     this.outbox = deps.outbox;
     this.withTransaction = deps.withTransaction;
     this.logger = deps.logger.child({ component: 'outbox-relay', exchange: deps.exchange });
@@ -329,6 +336,7 @@ export class OutboxRelay implements EventNotifier {
       messageId: event.id,
       type: event.type,
       appId: this.appId,
+      userId: this.userId,
       contentType: JSON_CONTENT_TYPE,
       // The instant of the change, not of this attempt: a republished event is the same message.
       timestamp: Math.floor(Date.parse(event.occurred_at) / 1000),

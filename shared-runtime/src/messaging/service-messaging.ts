@@ -1,6 +1,7 @@
 import type { RecoveringChannelModel } from 'amqplib';
 import type { Sequelize } from 'sequelize-typescript';
 
+import type { BrokerIdentities } from '../broker-identity';
 import type { OutboxRepository } from '../db/outbox.repository';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
@@ -64,6 +65,8 @@ export function createServiceMessaging(options: {
   eventsExchange: string;
   /** Topic exchange user-service publishes auth events on. */
   authEventsExchange: string;
+  /** Who is who on the broker: the service's own user (the `userId` it publishes with) and user-service's. */
+  identities: BrokerIdentities;
   /** The service's cache of token checks, which the auth events keep honest. */
   cache: AuthEventsCache;
   logger: Logger;
@@ -75,17 +78,32 @@ export function createServiceMessaging(options: {
     sequelize: options.sequelize,
     exchange: options.eventsExchange,
     appId: service,
+    userId: options.identities.own,
     logger,
     metrics,
   });
   // Every instance must see every auth event, so each consumes from a queue of its own.
   const authEvents = new AuthEventsSubscriber({
     exchange: options.authEventsExchange,
+    // The service whose own events go to the auth-events exchange (user-service) owns it; every
+    // other only checks for it and waits for its owner.
+    ownsExchange: options.eventsExchange === options.authEventsExchange,
+    expectedSender: options.identities.userService,
     queue: options.options?.authEventsQueue ?? instanceQueueName(service, 'auth-events'),
     cache: options.cache,
     logger,
     observer: metrics.authEventsObserver,
   });
+  const { identities } = options;
+  if (!identities.separated) {
+    // The local default (all `guest`): every check below passes, and proves nothing.
+    logger.warn(
+      { broker_user: identities.own },
+      'broker identities are not separated: user-service and product-service are one broker user, so whoever ' +
+        'holds its credentials can answer token checks and send auth events; give each service its own user ' +
+        '(README, "Broker identities")',
+    );
+  }
   let broker: RecoveringChannelModel | undefined;
   return {
     outbox: events.outbox,

@@ -5,7 +5,7 @@ import { JSON_CONTENT_TYPE, type AuthEvent } from '@shop/shared-contracts';
 
 import { tokenRevokedEvent } from '@shop/test-harness';
 
-import { createLogger } from '../../src';
+import { brokerUserOf, createLogger } from '../../src';
 import { AuthEventsSubscriber, connectToBroker, type AuthEventsCache } from '../../src/messaging';
 import { useTestEnvironment } from '../helpers/environment';
 
@@ -38,7 +38,15 @@ async function startSubscriber(label: string) {
   const exchange = ctx.env.exchangeName(`auth.events.${label}`);
   const queue = ctx.env.queueName(`auth-events.${label}`);
   const cache = new RecordingCache();
-  const subscriber = new AuthEventsSubscriber({ exchange, queue, cache, logger });
+  // The test's own login publishes the events here, so it stands for user-service's identity.
+  const subscriber = new AuthEventsSubscriber({
+    exchange,
+    queue,
+    ownsExchange: true,
+    expectedSender: brokerUserOf(ctx.env.amqpUrl),
+    cache,
+    logger,
+  });
   let connects = 0;
   const broker: RecoveringChannelModel = await connectToBroker({
     url: ctx.env.amqpUrl,
@@ -64,6 +72,7 @@ async function publish(t: ExecutionContext, exchange: string, event: AuthEvent):
   t.teardown(() => connection.close());
   const channel = await connection.createConfirmChannel();
   channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), {
+    userId: brokerUserOf(ctx.env.amqpUrl),
     messageId: event.id,
     type: event.type,
     contentType: JSON_CONTENT_TYPE,

@@ -8,7 +8,7 @@ import type { ProductSnapshot } from '@shop/shared-contracts';
 
 import { EventListener } from '@shop/test-harness';
 
-import { createLogger } from '../../src';
+import { brokerUserOf, createLogger } from '../../src';
 import {
   migrateToLatest,
   OutboxRepository,
@@ -54,6 +54,7 @@ async function startRelay(
   const relay = new OutboxRelay({
     exchange,
     appId: 'test-service',
+    userId: brokerUserOf(ctx.env.amqpUrl),
     outbox: db.outbox,
     withTransaction: db.withTransaction,
     logger,

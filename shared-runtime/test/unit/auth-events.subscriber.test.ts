@@ -12,7 +12,7 @@ import { withCapturedTimers } from '../helpers/timers';
 interface Delivery {
   content: Buffer;
   fields: { routingKey: string; deliveryTag: number };
-  properties: { messageId?: string };
+  properties: { messageId?: string; userId?: string | undefined };
 }
 
 type OnMessage = (message: Delivery | null) => void;
@@ -25,9 +25,20 @@ class FakeChannel extends EventEmitter {
   consumeOptions: Options.Consume | undefined;
   private deliveries = 0;
 
-  constructor(calls: string[]) {
+  /** Exchanges that exist for a passive check; a check of another fails with 404 and closes the channel. */
+  private readonly existing: ReadonlySet<string>;
+
+  constructor(calls: string[], existing: ReadonlySet<string> = new Set(['auth.x'])) {
     super();
     this.calls = calls;
+    this.existing = existing;
+  }
+
+  checkExchange(exchange: string) {
+    this.calls.push(`checkExchange ${exchange}`);
+    if (this.existing.has(exchange)) return Promise.resolve({});
+    this.emit('close');
+    return Promise.reject(Object.assign(new Error(`NOT_FOUND - no exchange '${exchange}'`), { code: 404 }));
   }
 
   assertExchange(exchange: string, type: string, options: Options.AssertExchange) {
@@ -71,10 +82,10 @@ class FakeChannel extends EventEmitter {
   }
 
   /** Delivers a message as the broker would; returns its delivery tag. */
-  deliver(body: unknown, routingKey: string = EVENT_TYPES.tokenRevoked): number {
+  deliver(body: unknown, routingKey: string = EVENT_TYPES.tokenRevoked, userId: string | undefined = SENDER): number {
     this.deliveries += 1;
     const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    this.consumer?.({ content, fields: { routingKey, deliveryTag: this.deliveries }, properties: {} });
+    this.consumer?.({ content, fields: { routingKey, deliveryTag: this.deliveries }, properties: { userId } });
     return this.deliveries;
   }
 }
@@ -87,6 +98,8 @@ class FakeModel extends EventEmitter {
   readonly createFailures: Error[] = [];
   createAttempts = 0;
   closes = 0;
+  /** The exchanges that exist on this broker. */
+  readonly exchanges = new Set(['auth.x']);
 
   /** The channel opened last. */
   get channel(): FakeChannel {
@@ -99,7 +112,7 @@ class FakeModel extends EventEmitter {
     this.createAttempts += 1;
     const failure = this.createFailures.shift();
     if (failure) return Promise.reject(failure);
-    const channel = new FakeChannel(this.calls);
+    const channel = new FakeChannel(this.calls, this.exchanges);
     this.channels.push(channel);
     return Promise.resolve(channel);
   }
@@ -132,6 +145,12 @@ class FakeCache implements AuthEventsCache {
 
 const logger = createLogger({ level: 'silent', service: 'test-service', version: 'test' });
 
+/** user-service's broker user in these tests: the only sender whose auth events count. */
+const SENDER = 'user-service';
+
+/** The subscriber as user-service runs it: it owns (declares) the exchange. */
+const OWNER = { exchange: 'auth.x', queue: 'auth.q', ownsExchange: true, expectedSender: SENDER };
+
 /** What setup (and every reopen) asks of a fresh channel, in order, ending with the cache's flush. */
 const CONSUME_SEQUENCE = [
   'assertExchange auth.x topic durable=true',
@@ -146,7 +165,7 @@ const CONSUME_SEQUENCE = [
 async function connectedSubscriber() {
   const model = new FakeModel();
   const cache = new FakeCache(model.calls);
-  const subscriber = new AuthEventsSubscriber({ exchange: 'auth.x', queue: 'auth.q', cache, logger });
+  const subscriber = new AuthEventsSubscriber({ ...OWNER, cache, logger });
   await subscriber.setup(model as unknown as ChannelModel);
   return { subscriber, model, channel: model.channel, cache };
 }
@@ -328,7 +347,7 @@ test('AuthEventsSubscriber.close while a reopen waits → the channel is never r
 });
 
 test('AuthEventsSubscriber.healthCheck → up while consuming, down before setup', async (t) => {
-  const idle = new AuthEventsSubscriber({ exchange: 'auth.x', queue: 'auth.q', cache: new FakeCache([]), logger });
+  const idle = new AuthEventsSubscriber({ ...OWNER, cache: new FakeCache([]), logger });
   const { subscriber } = await connectedSubscriber();
 
   t.like(await idle.healthCheck().check(), { status: 'down', exchange: 'auth.x' });
@@ -339,14 +358,14 @@ test('AuthEventsSubscriber → the observer is told of every event received by t
   const seen: string[] = [];
   const model = new FakeModel();
   const subscriber = new AuthEventsSubscriber({
-    exchange: 'auth.x',
-    queue: 'auth.q',
+    ...OWNER,
     cache: new FakeCache(model.calls),
     logger,
     observer: {
       received: (type) => seen.push(`received ${type}`),
       duplicate: () => seen.push('duplicate'),
       malformed: () => seen.push('malformed'),
+      unverifiedSender: () => seen.push('unverified sender'),
     },
   });
   await subscriber.setup(model as unknown as ChannelModel);
@@ -355,6 +374,68 @@ test('AuthEventsSubscriber → the observer is told of every event received by t
   model.channel.deliver(event, EVENT_TYPES.userDeactivated);
   model.channel.deliver(event, EVENT_TYPES.userDeactivated);
   model.channel.deliver('{}');
+  model.channel.deliver(event, EVENT_TYPES.userDeactivated, 'product-service');
 
-  t.deepEqual(seen, ['received user.deactivated', 'received user.deactivated', 'duplicate', 'malformed']);
+  t.deepEqual(seen, [
+    'received user.deactivated',
+    'received user.deactivated',
+    'duplicate',
+    'malformed',
+    'unverified sender',
+  ]);
+});
+
+test('AuthEventsSubscriber: an auth event whose userId is not user-service’s broker user → acked, counted, nothing evicted', async (t) => {
+  const { subscriber, channel, cache } = await connectedSubscriber();
+  const event = tokenRevokedEvent(41);
+
+  const forged = channel.deliver(event, EVENT_TYPES.tokenRevoked, 'product-service');
+  const anonymous = channel.deliver(tokenRevokedEvent(42), EVENT_TYPES.tokenRevoked, '');
+  channel.deliver(event);
+
+  t.deepEqual(channel.acked, [forged, anonymous, 3]);
+  t.deepEqual(
+    cache.evicted.map((evicted) => evicted.id),
+    [event.id],
+    'the genuine event (same id as the forgery) is applied, not taken for a duplicate',
+  );
+  t.like(subscriber.stats, { unverifiedSenders: 2, received: 1, applied: 1, duplicates: 0 });
+});
+
+test('AuthEventsSubscriber (not the owner) → checks the exchange on a channel of its own instead of declaring it', async (t) => {
+  const model = new FakeModel();
+  const subscriber = new AuthEventsSubscriber({
+    ...OWNER,
+    ownsExchange: false,
+    cache: new FakeCache(model.calls),
+    logger,
+  });
+
+  await subscriber.setup(model as unknown as ChannelModel);
+
+  t.deepEqual(model.calls, ['checkExchange auth.x', 'channel.close', ...CONSUME_SEQUENCE.slice(1)]);
+  t.is(model.channels.length, 2, 'the passive check ran on a channel of its own');
+  t.true(subscriber.isConsuming);
+});
+
+test('AuthEventsSubscriber (not the owner) → while the exchange is missing: setup succeeds, health says whose it is, and it consumes once the owner declares it', async (t) => {
+  const model = new FakeModel();
+  model.exchanges.delete('auth.x');
+  const subscriber = new AuthEventsSubscriber({
+    ...OWNER,
+    ownsExchange: false,
+    cache: new FakeCache(model.calls),
+    logger,
+  });
+
+  await subscriber.setup(model as unknown as ChannelModel);
+  const waiting = await subscriber.healthCheck().check();
+  model.exchanges.add('auth.x');
+  await until(() => subscriber.isConsuming);
+
+  t.like(waiting, { status: 'down', exchange: 'auth.x' });
+  t.regex(String(waiting.error), /does not exist yet.*user-service/);
+  t.is(model.closes, 0, 'the connection (and the RPC on it) stays up meanwhile');
+  t.like(await subscriber.healthCheck().check(), { status: 'up' });
+  t.like(subscriber.stats, { flushes: 1 });
 });

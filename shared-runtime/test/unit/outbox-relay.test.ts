@@ -98,11 +98,12 @@ const withFakeTransaction: TransactionRunner = async (work) => {
 
 function relayWith(
   outbox: FakeOutbox,
-  options: { confirmTimeoutMs?: number; batchSize?: number; appId?: string } = {},
+  options: { confirmTimeoutMs?: number; batchSize?: number; appId?: string; userId?: string } = {},
 ): OutboxRelay {
   return new OutboxRelay({
     exchange: 'events.unit',
     appId: 'test-service',
+    userId: 'test-service-user',
     outbox: outbox as unknown as OutboxRepository,
     withTransaction: withFakeTransaction,
     logger,
@@ -160,7 +161,7 @@ test('OutboxRelay.setup → declares the exchange, then publishes what waited, a
   await relay.stop();
 });
 
-test('OutboxRelay → the appId of every message is the one the relay was given', async (t) => {
+test('OutboxRelay → the appId and userId of every message are the ones the relay was given', async (t) => {
   const outbox = new FakeOutbox();
   outbox.add(newProductUpdatedEvent());
   const channel = new FakeChannel();
@@ -170,6 +171,7 @@ test('OutboxRelay → the appId of every message is the one the relay was given'
 
   await until(() => outbox.published.size === 1);
   t.is(channel.published[0]?.options.appId, 'product-service');
+  t.is(channel.published[0]?.options.userId, 'test-service-user', 'the broker user RabbitMQ checks it against');
   await relay.stop();
 });
 

@@ -180,7 +180,10 @@ export const openApiDocument = {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'An access token from `POST /login`, sent as `Authorization: Bearer <token>` to product-service.',
+        description:
+          'An access token from `POST /login`, sent as `Authorization: Bearer <token>` to product-service. A JWT ' +
+          '(HS256 by default) whose `kid` header names the signing key: the first 16 hex digits of its SHA-256. ' +
+          'Keys rotate (`SECRET_KEY` signs, `PREVIOUS_SECRET_KEYS` still verify); a `kid` naming no key held is `bad_signature`.',
       },
     },
     headers: REQUEST_ID_HEADER_COMPONENT,
@@ -241,7 +244,11 @@ export const openApiDocument = {
         type: 'object',
         required: ['access_token', 'token_type', 'expires_in'],
         properties: {
-          access_token: { type: 'string' },
+          access_token: {
+            type: 'string',
+            description:
+              'A JWT: header `alg` and `kid` (the signing key, so keys can rotate); claims `sub`, `username`, `jti`, `iat`, `exp`, `iss`, `aud`.',
+          },
           token_type: { type: 'string', enum: ['bearer'] },
           expires_in: { type: 'integer', description: 'Lifetime in seconds.', example: 1800 },
         },

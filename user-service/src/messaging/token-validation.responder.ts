@@ -22,6 +22,13 @@ export interface TokenValidationResponderDeps {
   /** Requests one instance works on at once; the broker holds the rest for other instances. */
   prefetch: number;
   validate: (token: string) => Promise<TokenValidation>;
+  /** This service's broker user: every reply carries it as `userId`, which RabbitMQ checks. */
+  userId: string;
+  /**
+   * Broker users (a request's AMQP `userId`, checked by RabbitMQ) whose token checks are answered;
+   * any other caller gets a `forbidden` error reply. Undefined: every caller is answered.
+   */
+  allowedCallers?: readonly string[] | undefined;
   logger: Logger;
   /** Told how each request ended; metrics implement it. */
   observer?: RpcServerObserver;
@@ -37,6 +44,8 @@ export class TokenValidationResponder {
   private readonly queue: string;
   private readonly prefetch: number;
   private readonly validate: (token: string) => Promise<TokenValidation>;
+  private readonly userId: string;
+  private readonly allowedCallers: ReadonlySet<string> | undefined;
   private readonly logger: Logger;
   private readonly observer: RpcServerObserver | undefined;
 
@@ -50,6 +59,8 @@ export class TokenValidationResponder {
     this.queue = deps.queue;
     this.prefetch = deps.prefetch;
     this.validate = deps.validate;
+    this.userId = deps.userId;
+    this.allowedCallers = deps.allowedCallers ? new Set(deps.allowedCallers) : undefined;
     this.logger = deps.logger.child({ component: 'rpc-responder', queue: deps.queue });
     this.observer = deps.observer;
   }
@@ -167,6 +178,7 @@ export class TokenValidationResponder {
             contentType: JSON_CONTENT_TYPE,
             type: MESSAGE_TYPES.validateTokenReply,
             appId: SERVICE_NAME,
+            userId: this.userId,
             timestamp: Math.floor(Date.now() / 1000),
             headers: {
               ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}),
@@ -201,6 +213,13 @@ export class TokenValidationResponder {
   }
 
   private async replyFor(message: ConsumeMessage, fields: { correlation_id: unknown }): Promise<ValidateTokenReply> {
+    const caller = (message.properties as { userId?: unknown }).userId;
+    if (this.allowedCallers && !(typeof caller === 'string' && this.allowedCallers.has(caller))) {
+      // Whoever may publish on the default exchange can reach this queue; only the callers'
+      // own logins can send a request whose userId names them.
+      this.logger.warn({ ...fields, caller }, 'token check from a broker user not in AUTH_RPC_ALLOWED_CALLERS refused');
+      return { error: { code: 'forbidden', message: 'This broker user may not validate tokens.' } };
+    }
     const decoded = decodeValidateTokenRequest(message.content);
     if (!decoded.ok) {
       this.logger.warn({ ...fields, problem: decoded.error }, 'malformed RPC request');

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { v4 as uuidv4, validate as isUuid } from 'uuid';
 
 import { MAX_TOKEN_LENGTH, type InvalidTokenReason } from '@shop/shared-contracts';
@@ -22,7 +22,10 @@ export type TokenCheck =
   | { ok: false; reason: Extract<InvalidTokenReason, 'malformed' | 'bad_signature' | 'expired'> };
 
 export interface TokenServiceDeps {
+  /** The key new tokens are signed with (`SECRET_KEY`); it verifies too. */
   secretKey: string;
+  /** Keys that only verify (`PREVIOUS_SECRET_KEYS`): tokens signed before a rotation stay valid. */
+  previousSecretKeys?: readonly string[];
   algorithm: SigningAlgorithm;
   /** Lifetime of issued tokens, in seconds. */
   ttlSeconds: number;
@@ -30,12 +33,31 @@ export interface TokenServiceDeps {
   audience: string;
 }
 
+/** Hex digits of a key's SHA-256 kept as its `kid`: 64 bits, so two keys never share one in practice. */
+const KID_LENGTH = 16;
+
 /**
- * Issues and checks access tokens. The secret becomes a KeyObject once: jsonwebtoken given
- * a string re-imports it on every call, which costs ~40× more per verify (measured).
+ * The `kid` naming `secret`: the first {@link KID_LENGTH} hex digits of its SHA-256, so every
+ * replica derives the same id without configuration. It tells nothing a token's own signature
+ * does not already: whoever could guess the key can check a guess against either.
+ */
+export function keyIdOf(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, KID_LENGTH);
+}
+
+/**
+ * Issues and checks access tokens. Tokens carry a `kid` header naming the key that signed them:
+ * `SECRET_KEY` signs, and it and `PREVIOUS_SECRET_KEYS` verify, so replicas move to a new key one
+ * at a time without refusing a valid token; a `kid` naming no key held here is a bad signature.
+ * Each secret becomes a KeyObject once: jsonwebtoken given a string re-imports it on every call,
+ * which costs ~40× more per verify (measured).
  */
 export class TokenService {
   private readonly key: KeyObject;
+  /** The `kid` of {@link key}, in every token issued. */
+  readonly keyId: string;
+  /** Every key that verifies, by `kid`: the signing key and the previous ones. */
+  private readonly verificationKeys: ReadonlyMap<string, KeyObject>;
   private readonly algorithm: SigningAlgorithm;
   private readonly ttlSeconds: number;
   private readonly issuer: string;
@@ -43,6 +65,12 @@ export class TokenService {
 
   constructor(deps: TokenServiceDeps) {
     this.key = createSecretKey(Buffer.from(deps.secretKey, 'utf8'));
+    this.keyId = keyIdOf(deps.secretKey);
+    const previous = (deps.previousSecretKeys ?? []).map(
+      (secret) => [keyIdOf(secret), createSecretKey(Buffer.from(secret, 'utf8'))] as const,
+    );
+    // The signing key last: it wins should a previous key repeat it.
+    this.verificationKeys = new Map([...previous, [this.keyId, this.key]]);
     this.algorithm = deps.algorithm;
     this.ttlSeconds = deps.ttlSeconds;
     this.issuer = deps.issuer;
@@ -57,6 +85,7 @@ export class TokenService {
       jwtid: uuidv4(),
       issuer: this.issuer,
       audience: this.audience,
+      keyid: this.keyId,
     });
     return { token, expiresIn: this.ttlSeconds };
   }
@@ -65,10 +94,13 @@ export class TokenService {
   verify(token: string): TokenCheck {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
 
+    const key = this.keyFor(token);
+    if (key === 'malformed' || key === 'unknown')
+      return { ok: false, reason: key === 'unknown' ? 'bad_signature' : key };
     const now = Math.floor(Date.now() / 1000);
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, this.key, {
+      payload = jwt.verify(token, key, {
         // Pinned: a token may not choose its own algorithm ("none", or HS512 with our key).
         algorithms: [this.algorithm],
         issuer: this.issuer,
@@ -99,6 +131,24 @@ export class TokenService {
       return { ok: false, reason: 'malformed' };
     }
     return { ok: true, userId, username, jti, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * The key its `kid` names; `unknown` when it names none held here (dropped after a rotation,
+   * or never ours). A token without `kid` predates key ids: the signing key is tried, as before.
+   */
+  private keyFor(token: string): KeyObject | 'malformed' | 'unknown' {
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+    } catch {
+      return 'malformed';
+    }
+    if (typeof header !== 'object' || header === null) return 'malformed';
+    const { kid } = header as { kid?: unknown };
+    if (kid === undefined) return this.key;
+    if (typeof kid !== 'string') return 'malformed';
+    return this.verificationKeys.get(kid) ?? 'unknown';
   }
 }
 

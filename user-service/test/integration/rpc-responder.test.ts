@@ -1,7 +1,7 @@
 import test from 'ava';
 
 import { MESSAGE_TYPES, REQUEST_ID_HEADER } from '@shop/shared-contracts';
-import { sampleValue, scrapeMetrics, waitUntil } from '@shop/test-harness';
+import { loginOf, sampleValue, scrapeMetrics, waitUntil } from '@shop/test-harness';
 
 import { forgeToken, loginToken, registerUser, unsignedToken } from '../helpers/factories';
 import { RpcProbe } from '../helpers/rpc-probe';
@@ -153,4 +153,36 @@ test('RPC burst of 500 concurrent requests → every one answered with its own c
   });
   t.is(new Set(replies.map((reply) => reply.properties.correlationId as string)).size, 500);
   t.true(await queueDrained());
+});
+
+test('RPC from a broker user not in AUTH_RPC_ALLOWED_CALLERS → error reply `forbidden`, counted; an allowed one is answered', async (t) => {
+  const login = loginOf(ctx.env.amqpUrl);
+  const guarded = await ctx.startAnother({
+    AUTH_RPC_QUEUE: ctx.env.queueName('auth.validate_token.guarded'),
+    AUTH_RPC_ALLOWED_CALLERS: 'product-service',
+  });
+  const open = await ctx.startAnother({
+    AUTH_RPC_QUEUE: ctx.env.queueName('auth.validate_token.open'),
+    AUTH_RPC_ALLOWED_CALLERS: `product-service,${login}`,
+  });
+  const user = await registerUser(ctx.service.baseUrl);
+  const token = await loginToken(ctx.service.baseUrl, user);
+  const guardedProbe = await RpcProbe.open(ctx.env.amqpUrl, guarded.queue);
+  const openProbe = await RpcProbe.open(ctx.env.amqpUrl, open.queue);
+  t.teardown(async () => {
+    await guardedProbe.close();
+    await openProbe.close();
+  });
+
+  const refused = await guardedProbe.call({ token }, { userId: login });
+  const anonymous = await guardedProbe.call({ token });
+  const answered = await openProbe.call({ token }, { userId: login });
+
+  t.like(refused.body, { error: { code: 'forbidden' } });
+  t.like(anonymous.body, { error: { code: 'forbidden' } }, 'a request without userId names no caller');
+  t.is(refused.properties.userId, login, 'the reply names the responder’s broker user');
+  t.like(answered.body, { valid: true, user_id: user.id });
+  const metrics = await scrapeMetrics(guarded.baseUrl);
+  t.is(sampleValue(metrics, 'rpc_server_requests_total', { outcome: 'forbidden' }), 2);
+  t.is(sampleValue(metrics, 'rpc_server_requests_total', { outcome: 'valid' }), 0);
 });

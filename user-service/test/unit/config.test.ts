@@ -113,3 +113,49 @@ for (const [name, bad] of [
     t.notRegex(error.message, /\n/);
   });
 }
+
+test('loadConfig → PREVIOUS_SECRET_KEYS: none by default; a comma-separated list, blanks ignored; short keys refused in production without echoing them', (t) => {
+  t.deepEqual(loadConfig({}).auth.previousSecretKeys, []);
+  t.deepEqual(loadConfig({ PREVIOUS_SECRET_KEYS: ' old-one , old-two,,old-one' }).auth.previousSecretKeys, [
+    'old-one',
+    'old-two',
+  ]);
+  const error = t.throws(() =>
+    loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32), PREVIOUS_SECRET_KEYS: 'tiny-secret' }),
+  );
+  t.regex(error.message, /PREVIOUS_SECRET_KEYS must be a comma-separated list of keys of at least 32 characters/);
+  t.notRegex(error.message, /tiny-secret/);
+});
+
+test('loadConfig → broker identities: all the AMQP_URL’s user by default (not separated), any caller allowed', (t) => {
+  const { amqp } = loadConfig({});
+
+  t.deepEqual(amqp.identities, { own: 'guest', userService: 'guest', productService: 'guest', separated: false });
+  t.is(amqp.allowedCallers, undefined);
+});
+
+test('loadConfig → broker identities of a deployment: own user from AMQP_URL, the peer and allowed callers from their variables', (t) => {
+  const { amqp } = loadConfig({
+    AMQP_URL: 'amqp://user-service:pw@rabbitmq:5672/shop',
+    PRODUCT_SERVICE_BROKER_USER: 'product-service',
+    AUTH_RPC_ALLOWED_CALLERS: 'product-service, ops-probe',
+  });
+
+  t.deepEqual(amqp.identities, {
+    own: 'user-service',
+    userService: 'user-service',
+    productService: 'product-service',
+    separated: true,
+  });
+  t.deepEqual(amqp.allowedCallers, ['product-service', 'ops-probe']);
+});
+
+test('loadConfig → USER_SERVICE_BROKER_USER must be the AMQP_URL’s user (RabbitMQ would refuse every publish otherwise)', (t) => {
+  t.throws(() => loadConfig({ AMQP_URL: 'amqp://guest:guest@localhost', USER_SERVICE_BROKER_USER: 'user-service' }), {
+    instanceOf: ConfigError,
+    message: /USER_SERVICE_BROKER_USER is user-service but AMQP_URL logs in as guest/,
+  });
+  t.throws(() => loadConfig({ AUTH_RPC_ALLOWED_CALLERS: 'no spaces allowed' }), {
+    message: /AUTH_RPC_ALLOWED_CALLERS/,
+  });
+});

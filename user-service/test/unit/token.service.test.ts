@@ -2,7 +2,7 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { createHmac } from 'node:crypto';
 
-import { TokenService } from '../../src/services/token.service';
+import { TokenService, keyIdOf } from '../../src/services/token.service';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-0123';
 const tokens = new TokenService({
@@ -135,4 +135,62 @@ test('verify → alg none, HS512 with our key, another key and a tampered payloa
     reason: 'bad_signature',
   });
   t.deepEqual(tokens.verify(tampered), { ok: false, reason: 'bad_signature' });
+});
+
+const KEY_A = 'rotation-key-a-that-is-long-enough-0123456789';
+const KEY_B = 'rotation-key-b-that-is-long-enough-0123456789';
+const serviceWith = (secretKey: string, previousSecretKeys: string[] = []) =>
+  new TokenService({
+    secretKey,
+    previousSecretKeys,
+    algorithm: 'HS256',
+    ttlSeconds: 600,
+    issuer: 'user-service',
+    audience: 'shop',
+  });
+const kidOf = (token: string) => (jwt.decode(token, { complete: true })?.header as { kid?: unknown }).kid;
+
+test('issue → the kid header is the first 16 hex digits of the signing key’s SHA-256, never the key', (t) => {
+  const { token } = serviceWith(KEY_A).issue({ id: 1, username: 'a' });
+
+  t.is(kidOf(token), keyIdOf(KEY_A));
+  t.regex(keyIdOf(KEY_A), /^[0-9a-f]{16}$/);
+  t.false(token.includes(Buffer.from(KEY_A).toString('base64url').slice(0, 12)));
+  t.not(keyIdOf(KEY_A), keyIdOf(KEY_B));
+});
+
+test('verify → tokens of the signing key and of every previous key pass; each replica of a rotation accepts the other’s', (t) => {
+  const signingA = serviceWith(KEY_A, [KEY_B]);
+  const signingB = serviceWith(KEY_B, [KEY_A]);
+  const fromA = signingA.issue({ id: 7, username: 'g' }).token;
+  const fromB = signingB.issue({ id: 7, username: 'g' }).token;
+
+  for (const service of [signingA, signingB]) {
+    t.like(service.verify(fromA), { ok: true, userId: 7 });
+    t.like(service.verify(fromB), { ok: true, userId: 7 });
+  }
+});
+
+test('verify → a kid naming no key held here (a dropped previous key) is a bad signature', (t) => {
+  const fromA = serviceWith(KEY_A).issue({ id: 7, username: 'g' }).token;
+
+  t.deepEqual(serviceWith(KEY_B).verify(fromA), { ok: false, reason: 'bad_signature' });
+});
+
+test('verify → a token without kid (issued before key ids) is checked against the signing key only', (t) => {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { sub: '1', username: 'a', jti: '3f0c2a9e-1b7d-4c39-9f0e-2d8c1e6f7a10', iat: now, exp: now + 60 };
+  const sign = (key: string) => jwt.sign(claims, key, { issuer: 'user-service', audience: 'shop' });
+
+  t.like(serviceWith(KEY_A, [KEY_B]).verify(sign(KEY_A)), { ok: true });
+  t.deepEqual(serviceWith(KEY_A, [KEY_B]).verify(sign(KEY_B)), { ok: false, reason: 'bad_signature' });
+});
+
+test('verify → a kid that is not a string, or a header that is not JSON, is malformed', (t) => {
+  const valid = serviceWith(KEY_A).issue({ id: 1, username: 'a' }).token;
+  const [, payload, signature] = valid.split('.');
+  const withHeader = (header: string) => `${Buffer.from(header).toString('base64url')}.${payload}.${signature}`;
+
+  t.deepEqual(serviceWith(KEY_A).verify(withHeader('{"alg":"HS256","kid":5}')), { ok: false, reason: 'malformed' });
+  t.deepEqual(serviceWith(KEY_A).verify(withHeader('not json')), { ok: false, reason: 'malformed' });
 });

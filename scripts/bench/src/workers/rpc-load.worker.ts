@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { TokenValidationClient } from '@shop/product-service';
-import { createLogger } from '@shop/shared-runtime';
+import { brokerUserOf, createLogger } from '@shop/shared-runtime';
 import { connectToBroker } from '@shop/shared-runtime/messaging';
 
 import { BareRpcClient } from '../baselines/bare-rpc-client';
@@ -37,7 +37,15 @@ interface Requester {
 
 async function projectRequester(spec: RpcLoadSpec): Promise<Requester> {
   const logger = createLogger({ level: 'warn', service: 'bench-requester', version: '0' });
-  const client = new TokenValidationClient({ queue: spec.queue, timeoutMs: spec.timeoutMs, logger });
+  // The bench's broker user answers and asks (user-service runs on the same login).
+  const user = brokerUserOf(spec.amqpUrl);
+  const client = new TokenValidationClient({
+    queue: spec.queue,
+    timeoutMs: spec.timeoutMs,
+    userId: user,
+    responderUserId: user,
+    logger,
+  });
   const broker = await connectToBroker({
     url: spec.amqpUrl,
     connectionName: 'bench-requester',

@@ -3,7 +3,7 @@ import { connect, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
 import { DIRECT_REPLY_TO_QUEUE, MESSAGE_TYPES, type ValidTokenReply } from '@shop/shared-contracts';
-import { metricSample, TestEnvironment } from '@shop/test-harness';
+import { loginOf, metricSample, TestEnvironment } from '@shop/test-harness';
 
 import {
   CHAOS_RPC_TIMEOUT_MS,
@@ -145,7 +145,9 @@ test.serial('replies that come late, twice, or with an unknown correlationId →
   };
 
   // A misbehaving responder beside the real one: it answers twice, adds a stranger's reply,
-  // and answers every third request only after the requester has given up.
+  // and answers every third request only after the requester has given up. It logs in as the
+  // services do (all on one broker user), so its replies pass the sender check and reach the
+  // correlation map, whose handling of them is what this test is about.
   const connection = await connect(environment.amqpUrl);
   t.teardown(() => connection.close());
   const channel = await connection.createChannel();
@@ -162,6 +164,7 @@ test.serial('replies that come late, twice, or with an unknown correlationId →
       channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(vouch)), {
         correlationId: id,
         type: MESSAGE_TYPES.validateTokenReply,
+        userId: loginOf(environment.amqpUrl),
       });
     channel.ack(message);
     if (taken % 3 === 0) {
