@@ -13,6 +13,8 @@ export {
   type CommonConfig,
   type DatabaseConfig,
   type HttpConfig,
+  type OtlpProtocol,
+  type TracingConfig,
 } from './config';
 export {
   AppError,
@@ -39,4 +41,11 @@ export {
 } from './metrics';
 export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
-export { currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';
+export {
+  activeTraceparent,
+  currentTraceContext,
+  runWithTraceContext,
+  spanContextOf,
+  traceparentOf,
+  type TraceContext,
+} from './trace-context';

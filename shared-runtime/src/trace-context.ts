@@ -1,6 +1,36 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import { traceIdOf } from '@shop/shared-contracts';
+import { TraceFlags, isSpanContextValid, trace, type SpanContext } from '@opentelemetry/api';
+
+import { isValidTraceparent, traceIdOf } from '@shop/shared-contracts';
+
+/**
+ * The W3C `traceparent` of the span running now when the OpenTelemetry SDK is recording one,
+ * else the caller's `traceparent` of the current trace context (undefined when neither). Without
+ * the SDK the API finds no span, so this costs a lookup and nothing else.
+ */
+export function activeTraceparent(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && isSpanContextValid(spanContext)) return traceparentOf(spanContext);
+  return storage.getStore()?.traceparent;
+}
+
+/** `spanContext` as a W3C `traceparent` (version 00). */
+export function traceparentOf(spanContext: SpanContext): string {
+  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
+}
+
+/** The span context a valid `traceparent` names, as a remote parent or link; undefined for anything else. */
+export function spanContextOf(traceparent: unknown): SpanContext | undefined {
+  if (!isValidTraceparent(traceparent)) return undefined;
+  return {
+    traceId: traceparent.slice(3, 35),
+    spanId: traceparent.slice(36, 52),
+    traceFlags: Number.parseInt(traceparent.slice(53, 55), 16),
+    isRemote: true,
+  };
+}
 
 /** What ties log lines and messages to the request that caused them. */
 export interface TraceContext {

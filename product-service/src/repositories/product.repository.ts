@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
+import { activeTraceparent } from '@shop/shared-runtime';
 import { BaseRepository, isoTimestampSql, plainQuery, type TransactionOptions } from '@shop/shared-runtime/db';
 
 import { ProductModel, type ProductCreationAttributes } from '../models/product.model';
@@ -49,7 +50,7 @@ function createWithEventSql(recordColumns: string): string {
     VALUES ($1, $2, $3, $4, $5)
     RETURNING *
   ), event AS (
-    INSERT INTO outbox_events (id, type, payload, occurred_at)
+    INSERT INTO outbox_events (id, type, payload, occurred_at, traceparent)
     SELECT $6::uuid,
            $7::text,
            jsonb_build_object(
@@ -59,7 +60,8 @@ function createWithEventSql(recordColumns: string): string {
              'occurred_at', ${isoTimestampSql('now()')},
              'request_id', $9::text,
              'data', jsonb_build_object('product', ${productSnapshotSql('product')}, 'actor_id', product.owner_id)),
-           now()
+           now(),
+           $10::text
       FROM product
   )
   SELECT ${recordColumns} FROM product`;
@@ -93,6 +95,8 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
           EVENT_TYPES.productCreated,
           event.version,
           event.request_id,
+          // As OutboxRepository.add stores it: the relay's publish span links back to this request.
+          activeTraceparent() ?? null,
         ],
       );
       const [created] = rows;
