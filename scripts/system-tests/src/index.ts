@@ -24,3 +24,5 @@ export type { RuntimeStageReplay } from './dockerfile-runtime';
 export { rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';
+export { OtlpReceiver, SPAN_KIND } from './otlp-receiver';
+export type { OtlpEncoding, ReceivedSpan } from './otlp-receiver';

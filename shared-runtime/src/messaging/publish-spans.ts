@@ -14,7 +14,11 @@ const tracer = trace.getTracer('@shop/shared-runtime');
  * (the request that recorded the event answered long ago) and links to that request's span, read
  * from the outbox row's `traceparent`, so a trace viewer leads from the event to its cause.
  */
-export function startEventPublishSpan(exchange: string, event: { id: string; type: string }, traceparent: string | null): Span {
+export function startEventPublishSpan(
+  exchange: string,
+  event: { id: string; type: string },
+  traceparent: string | null,
+): Span {
   const cause = spanContextOf(traceparent);
   const links: Link[] = cause ? [{ context: cause }] : [];
   return tracer.startSpan(
@@ -41,11 +45,16 @@ export function inSpan<T>(span: Span, publish: () => T): T {
 
 /** Ends the spans of a batch: confirmed, or failed with `error`. */
 export function endEventPublishSpans(spans: readonly Span[], error?: unknown): void {
+  const failure = error === undefined ? undefined : error instanceof Error ? error : new Error(describe(error));
   for (const span of spans) {
-    if (error !== undefined) {
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    if (failure) {
+      span.recordException(failure);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
     }
     span.end();
   }
+}
+
+function describe(error: unknown): string {
+  return typeof error === 'string' ? error : JSON.stringify(error);
 }
