@@ -42,6 +42,7 @@ export {
 export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
 export {
+  activeSpanTraceparent,
   activeTraceparent,
   currentTraceContext,
   runWithTraceContext,

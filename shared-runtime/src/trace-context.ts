@@ -5,14 +5,21 @@ import { TraceFlags, isSpanContextValid, trace, type SpanContext } from '@opente
 import { isValidTraceparent, traceIdOf } from '@shop/shared-contracts';
 
 /**
- * The W3C `traceparent` of the span running now when the OpenTelemetry SDK is recording one,
- * else the caller's `traceparent` of the current trace context (undefined when neither). Without
- * the SDK the API finds no span, so this costs a lookup and nothing else.
+ * The W3C `traceparent` of the span running now when the OpenTelemetry SDK is recording one;
+ * undefined otherwise. Without the SDK the API finds no span: a lookup and nothing else.
+ */
+export function activeSpanTraceparent(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && isSpanContextValid(spanContext) ? traceparentOf(spanContext) : undefined;
+}
+
+/**
+ * What ties work done now to the request that caused it: the active span's `traceparent`
+ * ({@link activeSpanTraceparent}), else the caller's `traceparent` of the current trace
+ * context; undefined when neither.
  */
 export function activeTraceparent(): string | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  if (spanContext && isSpanContextValid(spanContext)) return traceparentOf(spanContext);
-  return storage.getStore()?.traceparent;
+  return activeSpanTraceparent() ?? storage.getStore()?.traceparent;
 }
 
 /** `spanContext` as a W3C `traceparent` (version 00). */

@@ -5,7 +5,7 @@ import { REQUEST_ID_HEADER, TRACEPARENT_HEADER, isSafeRequestId, isValidTracepar
 
 import type { Logger } from '../logger';
 import type { ChangeContext } from '../change-context';
-import { activeTraceparent, runWithTraceContext, type TraceContext } from '../trace-context';
+import { activeSpanTraceparent, runWithTraceContext, type TraceContext } from '../trace-context';
 
 /** Query parameters whose values never reach the logs, should a client put a secret in a URL. */
 const SECRET_QUERY_PARAMETER = /([?&](?:password|token|access_token|refresh_token|client_secret)=)[^&#]*/gi;
@@ -35,7 +35,7 @@ export function requestContext(logger: Logger): RequestHandler {
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
     const sent = req.headers[TRACEPARENT_HEADER];
-    const traceparent = activeTraceparent() ?? (isValidTraceparent(sent) ? sent : undefined);
+    const traceparent = activeSpanTraceparent() ?? (isValidTraceparent(sent) ? sent : undefined);
     const context: TraceContext = { requestId: id, ...(traceparent ? { traceparent } : {}) };
     const startedAt = performance.now();
     res.once('close', () => {
