@@ -41,12 +41,4 @@ export {
 } from './metrics';
 export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
-export {
-  activeSpanTraceparent,
-  activeTraceparent,
-  currentTraceContext,
-  runWithTraceContext,
-  spanContextOf,
-  traceparentOf,
-  type TraceContext,
-} from './trace-context';
+export { activeTraceparent, currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';
