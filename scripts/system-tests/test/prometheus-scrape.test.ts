@@ -84,7 +84,7 @@ if (prometheusInstalled()) {
         }
         return answered.size === queries.length;
       },
-      30_000,
+      60_000,
       'an answer to every query',
       500,
     ).catch(() => undefined);
