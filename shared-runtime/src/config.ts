@@ -93,6 +93,26 @@ export const brokerName = (fallback: string): Joi.StringSchema =>
     .pattern(/^[A-Za-z0-9._:-]{1,200}$/)
     .default(fallback);
 
+/** An OTLP/HTTP endpoint: an http(s) URL, or empty (the OpenTelemetry spec reads empty as unset). */
+const otlpEndpoint = Joi.string()
+  .empty('')
+  .uri({ scheme: ['http', 'https'] });
+
+const otlpProtocol = Joi.string()
+  .empty('')
+  .valid(...OTLP_PROTOCOLS)
+  .messages({ 'any.only': '{{#label}} must be http/protobuf or http/json (gRPC is not supported)' });
+
+/** The standard OpenTelemetry variables that decide whether and how traces are exported. */
+const TRACING_ENV_KEYS: Joi.PartialSchemaMap = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SDK_DISABLED: Joi.boolean().empty('').default(false),
+  OTEL_TRACES_EXPORTER: Joi.string().empty('').valid('otlp', 'none').default('otlp'),
+};
+
 /**
  * The Joi keys of the variables every service reads, with the service's own defaults: the port
  * it listens on and the database it uses on a local PostgreSQL.
@@ -116,26 +136,6 @@ export function commonEnvKeys(defaults: { port: number; database: string }): Joi
     ...TRACING_ENV_KEYS,
   };
 }
-
-/** An OTLP/HTTP endpoint: an http(s) URL, or empty (the OpenTelemetry spec reads empty as unset). */
-const otlpEndpoint = Joi.string()
-  .empty('')
-  .uri({ scheme: ['http', 'https'] });
-
-const otlpProtocol = Joi.string()
-  .empty('')
-  .valid(...OTLP_PROTOCOLS)
-  .messages({ 'any.only': '{{#label}} must be http/protobuf or http/json (gRPC is not supported)' });
-
-/** The standard OpenTelemetry variables that decide whether and how traces are exported. */
-const TRACING_ENV_KEYS: Joi.PartialSchemaMap = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
-  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
-  OTEL_SDK_DISABLED: Joi.boolean().empty('').default(false),
-  OTEL_TRACES_EXPORTER: Joi.string().empty('').valid('otlp', 'none').default('otlp'),
-};
 
 /** Tracing's configuration, from variables checked with {@link commonEnvKeys}. */
 function tracingConfigOf(vars: Record<string, unknown>): TracingConfig {
