@@ -24,7 +24,7 @@ function environment(): TestEnvironment {
 
 // This service's schema; the migrator itself (its lock, the names it records, creating the database)
 // is shared-runtime's, tested in its test/integration/migrator.test.ts.
-const ALL_MIGRATIONS = ['0001-create-products', '0002-create-outbox-events', '0003-add-outbox-traceparent'];
+const ALL_MIGRATIONS = ['0001-create-products', '0002-create-outbox-events', '0005-add-outbox-traceparent'];
 
 /** A connection without models: migrations own the schema, and the app's model stays untouched. */
 async function migratedDatabase(label: string): Promise<Sequelize> {
