@@ -20,10 +20,11 @@ const runtimeInternals = {
     '!@shop/shared-runtime/http',
     '!@shop/shared-runtime/db',
     '!@shop/shared-runtime/messaging',
+    '!@shop/shared-runtime/tracing',
     '**/shared-runtime/src/**',
     '**/shared-runtime/dist/**',
   ],
-  message: 'Import @shop/shared-runtime through its entry points: the root, /http, /db or /messaging.',
+  message: 'Import @shop/shared-runtime through its entry points: the root, /http, /db, /messaging or /tracing.',
 };
 
 export default tseslint.config(

@@ -1,38 +1,20 @@
 /**
- * Entry point: config → database (created, migrated) → the wiring of composition.ts (broker,
- * repositories, services, HTTP app) → listen → graceful shutdown. The only module with side
- * effects at start.
+ * Entry point: config → tracing (only when an OTLP endpoint is set) → serve.ts, which opens the
+ * database, wires the service and listens. Everything serve.ts imports (express, pg, amqplib)
+ * is loaded only after tracing has started, so its instrumentation sees those modules load.
  */
-import 'reflect-metadata';
-
 import { existsSync } from 'node:fs';
 
-import { installCrashHandlers, onShutdownSignal, runMain } from '@shop/shared-runtime';
-import { openDatabase } from '@shop/shared-runtime/db';
-import { closeServer, listen } from '@shop/shared-runtime/http';
+import { runMain } from '@shop/shared-runtime';
+import { startTracing } from '@shop/shared-runtime/tracing';
 
-import { composeProductService } from './composition';
 import { loadConfig } from './config';
-import { MIGRATIONS, MODELS } from './db/schema';
-import { createServiceLogger } from './logger';
-import { SERVICE_NAME } from './service-info';
+import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 
 runMain(SERVICE_NAME, async () => {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
-  const logger = createServiceLogger({ level: config.log.level });
-  installCrashHandlers(logger);
-
-  const sequelize = await openDatabase({ db: config.db, models: MODELS, migrations: MIGRATIONS, logger });
-  const runtime = await composeProductService(config, logger, sequelize);
-  const server = listen(runtime.app, { port: config.http.port, service: SERVICE_NAME, logger });
-
-  onShutdownSignal(logger, async () => {
-    runtime.stopAcceptingTraffic();
-    // In-flight writes finish first (each waits at most one RPC timeout), then the broker goes
-    // (after the relay's last pass, so their events go out), then the database.
-    await closeServer(server);
-    await runtime.close();
-    await sequelize.close();
-  });
+  const tracing = await startTracing(config.tracing, { serviceName: SERVICE_NAME, serviceVersion: SERVICE_VERSION });
+  const { serve } = await import('./serve.js');
+  await serve(config, tracing);
 });

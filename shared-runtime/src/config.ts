@@ -31,6 +31,21 @@ export interface CacheConfig {
   maxEntries: number;
 }
 
+/** OTLP encodings the trace exporter speaks (`OTEL_EXPORTER_OTLP_PROTOCOL`); gRPC is not shipped. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/**
+ * Whether spans are exported, and how. The OpenTelemetry SDK reads the other standard `OTEL_*`
+ * variables itself (headers, timeout, sampler, batch sizes, `OTEL_SERVICE_NAME`, ...).
+ */
+export interface TracingConfig {
+  /** An OTLP endpoint is set and tracing is not turned off: the SDK is loaded at start. */
+  enabled: boolean;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`; default `http/protobuf`. */
+  protocol: OtlpProtocol;
+}
+
 /** The part of a configuration every service has, read by {@link commonConfigOf}. */
 export interface CommonConfig {
   env: 'development' | 'production' | 'test';
@@ -39,6 +54,7 @@ export interface CommonConfig {
   /** The broker's URL. */
   amqpUrl: string;
   log: { level: string };
+  tracing: TracingConfig;
 }
 
 /**
@@ -81,6 +97,26 @@ export const brokerName = (fallback: string): Joi.StringSchema =>
     .pattern(/^[A-Za-z0-9._:-]{1,200}$/)
     .default(fallback);
 
+/** An OTLP/HTTP endpoint: an http(s) URL, or empty (the OpenTelemetry spec reads empty as unset). */
+const otlpEndpoint = Joi.string()
+  .empty('')
+  .uri({ scheme: ['http', 'https'] });
+
+const otlpProtocol = Joi.string()
+  .empty('')
+  .valid(...OTLP_PROTOCOLS)
+  .messages({ 'any.only': '{{#label}} must be http/protobuf or http/json (gRPC is not supported)' });
+
+/** The standard OpenTelemetry variables that decide whether and how traces are exported. */
+const TRACING_ENV_KEYS: Joi.PartialSchemaMap = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SDK_DISABLED: Joi.boolean().empty('').default(false),
+  OTEL_TRACES_EXPORTER: Joi.string().empty('').valid('otlp', 'none').default('otlp'),
+};
+
 /** A service's own defaults for {@link commonEnvKeys}. */
 export interface CommonEnvDefaults {
   /** The port it listens on. */
@@ -115,6 +151,17 @@ export function commonEnvKeys(defaults: CommonEnvDefaults): Joi.PartialSchemaMap
       .uri({ scheme: ['amqp', 'amqps'] })
       .default('amqp://guest:guest@localhost:5672'),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+    ...TRACING_ENV_KEYS,
+  };
+}
+
+/** Tracing's configuration, from variables checked with {@link commonEnvKeys}. */
+function tracingConfigOf(vars: Record<string, unknown>): TracingConfig {
+  const endpoint = vars.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? vars.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const protocol = vars.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? vars.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  return {
+    enabled: endpoint !== undefined && vars.OTEL_SDK_DISABLED !== true && vars.OTEL_TRACES_EXPORTER !== 'none',
+    protocol: protocol as OtlpProtocol,
   };
 }
 
@@ -165,6 +212,7 @@ export function commonConfigOf(vars: Record<string, unknown>): CommonConfig {
     },
     amqpUrl: vars.AMQP_URL as string,
     log: { level: vars.LOG_LEVEL as string },
+    tracing: tracingConfigOf(vars),
   };
 }
 

@@ -14,6 +14,8 @@ export {
   type CommonConfig,
   type DatabaseConfig,
   type HttpConfig,
+  type OtlpProtocol,
+  type TracingConfig,
 } from './config';
 export {
   AppError,
@@ -43,4 +45,4 @@ export {
 } from './metrics';
 export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
-export { currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';
+export { activeTraceparent, currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';

@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type ProductCreatedEvent } from '@shop/shared-contracts';
+import { activeTraceparent } from '@shop/shared-runtime';
 import { BaseRepository, isoTimestampSql, plainQuery, type TransactionOptions } from '@shop/shared-runtime/db';
 
 import { ProductModel, type ProductAttributes, type ProductCreationAttributes } from '../models/product.model';
@@ -81,7 +82,7 @@ function createWithEventSql(recordColumns: string): string {
     VALUES ($1, $2, $3, $4, $5)
     RETURNING *
   ), event AS (
-    INSERT INTO outbox_events (id, type, payload, occurred_at)
+    INSERT INTO outbox_events (id, type, payload, occurred_at, traceparent)
     SELECT $6::uuid,
            $7::text,
            jsonb_build_object(
@@ -94,7 +95,8 @@ function createWithEventSql(recordColumns: string): string {
                'product', ${productSnapshotSql('product')},
                'actor_id', product.owner_id,
                'version', product.version)),
-           now()
+           now(),
+           $10::text
       FROM product
   )
   SELECT ${recordColumns} FROM product`;
@@ -132,6 +134,8 @@ export class ProductRepository extends BaseRepository<ProductModel, ProductRecor
           EVENT_TYPES.productCreated,
           event.version,
           event.request_id,
+          // As OutboxRepository.add stores it: the relay's publish span links back to this request.
+          activeTraceparent() ?? null,
         ],
         options.transaction,
       );

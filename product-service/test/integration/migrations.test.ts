@@ -29,6 +29,7 @@ const ALL_MIGRATIONS = [
   '0002-create-outbox-events',
   '0003-add-product-version',
   '0004-create-idempotency-keys',
+  '0005-add-outbox-traceparent',
 ];
 
 /** A connection without models: migrations own the schema, and the app's model stays untouched. */

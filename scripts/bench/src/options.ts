@@ -32,6 +32,11 @@ export interface BenchOptions {
   serviceNodeArgs: string[];
   /** Scenario groups to run; all when empty (budget lines of the others read "not measured"). */
   only: ScenarioGroup[];
+  /**
+   * Both services export OpenTelemetry traces (OTLP/HTTP protobuf) to a sink in the bench
+   * process, to measure what tracing costs; off by default, as in production without an endpoint.
+   */
+  tracing: boolean;
   /** The tiny preset of the smoke test. */
   smoke: boolean;
   /** The command line, as the report shows it. */
@@ -50,6 +55,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
   --service-node-args <flags>  BENCH_SERVICE_NODE_ARGS  node flags for both services (default none)
   --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
+  --tracing             BENCH_TRACING=1           services export traces to an OTLP sink (default off)
   --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
@@ -68,6 +74,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       profile: { type: 'string' },
       'service-node-args': { type: 'string' },
       only: { type: 'string' },
+      tracing: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -115,6 +122,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     serviceNodeArgs: (values['service-node-args'] ?? env.BENCH_SERVICE_NODE_ARGS ?? '')
       .split(' ')
       .filter((flag) => flag.length > 0),
+    tracing: values.tracing || env.BENCH_TRACING === '1',
     smoke,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

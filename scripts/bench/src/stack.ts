@@ -6,6 +6,7 @@ import type { TestEnvironment } from '@shop/test-harness';
 
 import type { Cleanup } from './cleanup';
 import type { BenchOptions } from './options';
+import { startOtlpSink } from './otlp-sink';
 import { progress } from './progress';
 import { seedProducts } from './seed';
 import { startService, type BenchService } from './service-process';
@@ -49,6 +50,7 @@ function productionEnv(
   env: TestEnvironment,
   queue: string,
   exchanges: { auth: string; product: string },
+  otlpEndpoint: string | undefined,
 ): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -57,6 +59,7 @@ function productionEnv(
     AUTH_RPC_QUEUE: queue,
     AUTH_EVENTS_EXCHANGE: exchanges.auth,
     PRODUCT_EVENTS_EXCHANGE: exchanges.product,
+    ...(otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : {}),
   };
 }
 
@@ -71,12 +74,22 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   const secretKey = randomBytes(48).toString('base64url');
   const userDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchusers'));
   const productDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchproducts'));
+  let otlpEndpoint: string | undefined;
+  if (options.tracing) {
+    const sink = await startOtlpSink();
+    cleanup.add('close the OTLP sink', async () => {
+      progress(`OTLP sink received ${sink.requests} export requests, ${Math.round(sink.bytes / 1024)} KiB`);
+      await sink.close();
+    });
+    otlpEndpoint = sink.endpoint;
+    progress(`tracing on: both services export spans to ${otlpEndpoint}`);
+  }
 
   progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
   const user = await startService(
     'user-service',
     {
-      ...productionEnv(env, queue, exchanges),
+      ...productionEnv(env, queue, exchanges, otlpEndpoint),
       DATABASE_URL: userDatabaseUrl,
       SECRET_KEY: secretKey,
       BCRYPT_ROUNDS: String(options.bcryptRounds),
@@ -91,7 +104,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
-  const productEnv = { ...productionEnv(env, queue, exchanges), DATABASE_URL: productDatabaseUrl };
+  const productEnv = { ...productionEnv(env, queue, exchanges, otlpEndpoint), DATABASE_URL: productDatabaseUrl };
   const product = await startService(
     'product-service',
     {

@@ -24,3 +24,16 @@ export type { RuntimeStageReplay } from './dockerfile-runtime';
 export { rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';
+export { OtlpReceiver, SPAN_KIND } from './otlp-receiver';
+export type { OtlpEncoding, ReceivedSpan } from './otlp-receiver';
+export {
+  ALERT_RULES_FILE,
+  ALERT_RULES_TEST_FILE,
+  DASHBOARD_FILE,
+  OBSERVABILITY_DIR,
+  PROMETHEUS_CONFIG_FILE,
+  dashboardQueries,
+  withRateInterval,
+} from './observability-files';
+export type { DashboardQuery } from './observability-files';
+export { PrometheusServer, prometheusInstalled, promtool } from './prometheus';

@@ -24,6 +24,8 @@ interface ComposeService {
   container_name?: string;
   /** Short syntax (`source:target:mode`), or the long form `docker compose` v2 resolves it to. */
   volumes?: (string | { source?: string; target?: string })[];
+  profiles?: string[];
+  command?: string[];
 }
 
 interface ComposeFile {
@@ -55,11 +57,23 @@ const cli = findComposeCli();
 const onCi = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 const cliName = cli ? [cli.command, ...cli.prefix].join(' ') : 'docker-compose';
 
-/** The compose file as Compose itself resolves it (interpolation, anchors, defaults). */
-async function resolvedByCli(): Promise<ComposeFile> {
+/**
+ * The compose file as Compose itself resolves it (interpolation, anchors, defaults), with the
+ * given profiles active and extra variables in the CLI's environment.
+ */
+async function resolvedByCli(profiles: string[] = [], env: Record<string, string> = {}): Promise<ComposeFile> {
   if (!cli) throw new Error('no compose CLI');
-  const { stdout } = await run(cli.command, [...cli.prefix, '-f', COMPOSE_FILE, 'config'], CLI_OPTIONS);
+  const profileArgs = profiles.flatMap((profile) => ['--profile', profile]);
+  const { stdout } = await run(cli.command, [...cli.prefix, '-f', COMPOSE_FILE, ...profileArgs, 'config'], {
+    ...CLI_OPTIONS,
+    env: { ...CLI_OPTIONS.env, ...env },
+  });
   return parse(stdout) as ComposeFile;
+}
+
+/** The services that start without a profile (Compose v1's `config` also lists the profiled ones). */
+function defaultServices(file: ComposeFile): Record<string, ComposeService> {
+  return Object.fromEntries(Object.entries(file.services).filter(([, service]) => !service.profiles?.length));
 }
 
 /** The compose file read as plain YAML (anchors merged), for the wiring checks where no CLI exists. */
@@ -83,7 +97,9 @@ if (cli) {
 
 const WIRING_SOURCE = cli ? `as \`${cliName} config\` resolves it` : 'read as plain YAML: no compose CLI here';
 test(`docker-compose.yml (${WIRING_SOURCE}) → wires the services, ports, health checks and dependencies of the contract`, async (t) => {
-  const { services, volumes } = cli ? await resolvedByCli() : readAsYaml();
+  const file = cli ? await resolvedByCli() : readAsYaml();
+  const { volumes } = file;
+  const services = defaultServices(file);
   t.deepEqual(Object.keys(services).sort(), [
     'product-db',
     'product-service',
@@ -135,6 +151,12 @@ test(`docker-compose.yml (${WIRING_SOURCE}) → wires the services, ports, healt
   t.true((userEnv.SECRET_KEY ?? '').length >= 32, 'one shared signing key for every replica');
   t.is(productEnv.SECRET_KEY, undefined, 'product-service never sees the JWT secret');
   t.is(productEnv.AUTH_RPC_TIMEOUT_MS, '3000');
+  // Interpolated by the CLI only: plain YAML reads the `${...:-}` itself.
+  if (cli) {
+    for (const env of [userEnv, productEnv]) {
+      t.is(env.OTEL_EXPORTER_OTLP_ENDPOINT, '', 'no tracing SDK unless an endpoint is given');
+    }
+  }
 });
 
 test(`docker-compose.yml (${WIRING_SOURCE}) → RabbitMQ loads the definitions at boot; each service logs in as its own user in vhost shop, never guest`, async (t) => {
@@ -179,3 +201,94 @@ test('Dockerfiles → multi-stage, npm ci from the lockfile, production dependen
     t.regex(dockerfile, /^CMD \["node", "dist\/src\/main\.js"\]$/m);
   }
 });
+
+/** A bind mount's host path (relative to the repository) and target, from either volume syntax. */
+function bindMounts(service: ComposeService | undefined): { source: string; target: string }[] {
+  return (service?.volumes ?? []).map((volume) => {
+    if (typeof volume !== 'string') return { source: volume.source ?? '', target: volume.target ?? '' };
+    const [source = '', target = ''] = volume.split(':');
+    return { source, target };
+  });
+}
+
+/** The host file mounted at `target` in `service`, read from the repository. */
+function mountedFile(service: ComposeService | undefined, target: string): string {
+  const mount = bindMounts(service).find((candidate) => candidate.target === target);
+  if (!mount) throw new Error(`nothing is mounted at ${target}`);
+  return path.resolve(REPO_ROOT, mount.source);
+}
+
+interface PrometheusConfig {
+  rule_files: string[];
+  scrape_configs: {
+    job_name: string;
+    metrics_path?: string;
+    dns_sd_configs?: { names: string[]; type: string; port: number }[];
+    static_configs?: { targets: string[] }[];
+  }[];
+}
+
+const OBSERVABILITY = `docker-compose.yml --profile observability (${WIRING_SOURCE}) → Jaeger, Prometheus scraping every replica with the alert rules, Grafana provisioned`;
+test(OBSERVABILITY, async (t) => {
+  const file = cli ? await resolvedByCli(['observability']) : readAsYaml();
+  const { services } = file;
+  const observability = ['grafana', 'jaeger', 'prometheus'];
+  for (const name of observability)
+    t.deepEqual(services[name]?.profiles, ['observability'], `${name} only with the profile`);
+  t.regex(services.jaeger?.image ?? '', /^jaegertracing\/all-in-one:/);
+  t.regex(services.prometheus?.image ?? '', /^prom\/prometheus:v2\./);
+  t.regex(services.grafana?.image ?? '', /^grafana\/grafana:/);
+
+  // Prometheus: its config and the rules file it names, both from deploy/observability.
+  const prometheusYml = mountedFile(services.prometheus, '/etc/prometheus/prometheus.yml');
+  const config = parse(readFileSync(prometheusYml, 'utf8')) as PrometheusConfig;
+  t.deepEqual(config.rule_files, ['alert-rules.yml']);
+  t.is(
+    mountedFile(services.prometheus, '/etc/prometheus/alert-rules.yml'),
+    path.join(REPO_ROOT, 'deploy/observability/alert-rules.yml'),
+    'the rules file is mounted beside the config that names it',
+  );
+  t.true((services.prometheus?.command ?? []).includes('--config.file=/etc/prometheus/prometheus.yml'));
+  // Every replica: Docker's DNS answers the service name with one A record per container.
+  for (const [job, port] of [
+    ['user-service', 8001],
+    ['product-service', 8002],
+  ] as const) {
+    const scrape = config.scrape_configs.find((candidate) => candidate.job_name === job);
+    t.deepEqual(scrape?.dns_sd_configs, [{ names: [job], type: 'A', port, refresh_interval: '10s' }], job);
+    t.is(services[job]?.environment?.PORT, String(port), `${job} listens where Prometheus looks`);
+  }
+  const rabbitmq = config.scrape_configs.find((candidate) => candidate.job_name === 'rabbitmq');
+  t.is(rabbitmq?.metrics_path, '/metrics/per-object', 'per-queue series, as the alerts need');
+  t.deepEqual(rabbitmq?.static_configs, [{ targets: ['rabbitmq:15692'] }]);
+
+  // Grafana: datasources at the compose names, the dashboard folder where the provider reads.
+  const provisioning = mountedFile(services.grafana, '/etc/grafana/provisioning');
+  const datasources = parse(readFileSync(path.join(provisioning, 'datasources/datasources.yml'), 'utf8')) as {
+    datasources: { type: string; url: string }[];
+  };
+  t.deepEqual(
+    datasources.datasources.map(({ type, url }) => [type, url]),
+    [
+      ['prometheus', 'http://prometheus:9090'],
+      ['jaeger', 'http://jaeger:16686'],
+    ],
+  );
+  const providers = parse(readFileSync(path.join(provisioning, 'dashboards/dashboards.yml'), 'utf8')) as {
+    providers: { options: { path: string } }[];
+  };
+  const dashboardsTarget = providers.providers[0]?.options.path ?? '';
+  const dashboard = JSON.parse(
+    readFileSync(path.join(mountedFile(services.grafana, dashboardsTarget), 'rabbitmq-rpc-shop.json'), 'utf8'),
+  ) as { uid: string };
+  t.is(dashboard.uid, 'rabbitmq-rpc-shop');
+});
+
+if (cli) {
+  test(`OTEL_EXPORTER_OTLP_ENDPOINT in the CLI's environment (\`${cliName} config\`) → both services export to it`, async (t) => {
+    const { services } = await resolvedByCli(['observability'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' });
+    for (const name of ['user-service', 'product-service']) {
+      t.is(services[name]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318', name);
+    }
+  });
+}

@@ -50,6 +50,7 @@ test('package exports → shared-runtime and product-service refuse deep imports
     '@shop/shared-runtime/http',
     '@shop/shared-runtime/db',
     '@shop/shared-runtime/messaging',
+    '@shop/shared-runtime/tracing',
   ]) {
     t.notThrows(() => require.resolve(entry, { paths: [REPO_ROOT] }), entry);
   }

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import type { DomainEvent } from '@shop/shared-contracts';
 
+import { activeTraceparent } from '../trace-context';
 import { translateDatabaseErrors } from './database-errors';
 import { plainQuery, type SqlTransaction } from './plain-sql';
 
@@ -21,6 +22,8 @@ export interface ClaimedEvent {
   id: string;
   type: string;
   payload: unknown;
+  /** W3C `traceparent` of the span that recorded the event (the request's), for the publish span's link. */
+  traceparent: string | null;
 }
 
 /** How far publishing lags behind: events waiting (parked ones excluded), and the oldest one's age. */
@@ -58,15 +61,16 @@ export class OutboxRepository {
   /**
    * Records `event`, to be published once the caller's `transaction` commits (without one it is
    * stored on its own). Its `occurred_at` is the transaction's `now()`, the same instant as every
-   * other row the transaction stamps with `now()`.
+   * other row the transaction stamps with `now()`. The trace context running now (the request's)
+   * is stored beside it, so the span that later publishes it can link back to that request.
    */
   async add(event: NewEvent, options: OutboxTransactionOptions = {}): Promise<void> {
     await this.run(() =>
       plainQuery(
         this.sequelize,
-        `INSERT INTO outbox_events (id, type, payload, occurred_at)
-         VALUES ($1, $2, $3::jsonb || jsonb_build_object('occurred_at', ${isoTimestampSql('now()')}), now())`,
-        [event.id, event.type, JSON.stringify(event)],
+        `INSERT INTO outbox_events (id, type, payload, occurred_at, traceparent)
+         VALUES ($1, $2, $3::jsonb || jsonb_build_object('occurred_at', ${isoTimestampSql('now()')}), now(), $4)`,
+        [event.id, event.type, JSON.stringify(event), activeTraceparent() ?? null],
         options.transaction,
       ),
     );
@@ -82,7 +86,7 @@ export class OutboxRepository {
     return this.run(async () => {
       const { rows } = await plainQuery<ClaimedEvent>(
         this.sequelize,
-        `SELECT id, type, payload
+        `SELECT id, type, payload, traceparent
            FROM outbox_events
           WHERE published_at IS NULL AND failed_at IS NULL
           ORDER BY occurred_at, id

@@ -5,7 +5,7 @@ import { REQUEST_ID_HEADER, TRACEPARENT_HEADER, isSafeRequestId, isValidTracepar
 
 import type { Logger } from '../logger';
 import type { ChangeContext } from '../change-context';
-import { runWithTraceContext, type TraceContext } from '../trace-context';
+import { activeSpanTraceparent, runWithTraceContext, type TraceContext } from '../trace-context';
 
 /** Query parameters whose values never reach the logs, should a client put a secret in a URL. */
 const SECRET_QUERY_PARAMETER = /([?&](?:password|token|access_token|refresh_token|client_secret)=)[^&#]*/gi;
@@ -18,7 +18,8 @@ export function loggableUrl(url: string): string {
 /**
  * The first middleware of every request. Gives it an id (the client's `X-Request-Id` when it
  * is a sane value, else a new uuid) and echoes it on the response; makes that id, with a valid
- * W3C `traceparent` if one was sent, the trace context of everything that handles the request
+ * W3C `traceparent` — the request's server span's when OpenTelemetry traces it, else the one
+ * the client sent, if valid — the trace context of everything that handles the request
  * (log lines, and the AMQP headers of the RPCs it causes); and logs one access line when the
  * response is finished, at info (2xx/3xx), warn (4xx) or error (5xx).
  *
@@ -33,8 +34,9 @@ export function requestContext(logger: Logger): RequestHandler {
     const id = isSafeRequestId(incoming) ? incoming : randomUUID();
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
-    const traceparent = req.headers[TRACEPARENT_HEADER];
-    const context: TraceContext = { requestId: id, ...(isValidTraceparent(traceparent) ? { traceparent } : {}) };
+    const sent = req.headers[TRACEPARENT_HEADER];
+    const traceparent = activeSpanTraceparent() ?? (isValidTraceparent(sent) ? sent : undefined);
+    const context: TraceContext = { requestId: id, ...(traceparent ? { traceparent } : {}) };
     const startedAt = performance.now();
     res.once('close', () => {
       logAccess(logger, req, res, context, performance.now() - startedAt);

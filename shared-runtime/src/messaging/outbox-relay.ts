@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 
 import {
@@ -15,6 +16,7 @@ import type { EventNotifier } from '../event-notifier';
 import type { Logger } from '../logger';
 import type { OutboxObserver } from '../metrics';
 import { ChannelReopener } from './channel-reopener';
+import { endEventPublishSpans, inSpan, startEventPublishSpan } from './publish-spans';
 
 /** How often the relay looks for events nobody told it about, in ms. */
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
@@ -76,6 +78,12 @@ export interface OutboxRelayStats {
 /** Whether a claimed row can go out as it is, and if not, why. */
 export type EventCheck = { ok: true; event: DomainEvent } | { ok: false; reason: string };
 
+/** A row that passed its check: the event, and the traceparent of the request that recorded it. */
+interface PublishableEvent {
+  event: DomainEvent;
+  traceparent: string | null;
+}
+
 /** A row parked in a batch, reported once the batch commits. */
 interface ParkedEvent {
   id: string;
@@ -89,6 +97,8 @@ interface BatchProgress {
   sent: DomainEvent[];
   /** Whether the broker had confirmed them (so only marking them published failed). */
   confirmed: boolean;
+  /** The publish span of each event sent, ended once the batch is settled. */
+  spans: Span[];
 }
 
 class ConfirmTimeoutError extends Error {
@@ -293,37 +303,47 @@ export class OutboxRelay implements EventNotifier {
    * were claimed, or undefined when the batch failed and rolled back.
    */
   private async relayBatch(channel: ConfirmChannel): Promise<number | undefined> {
-    const progress: BatchProgress = { sent: [], confirmed: false };
+    const progress: BatchProgress = { sent: [], confirmed: false, spans: [] };
     try {
       const batch = await this.withTransaction(async (transaction) => {
         const rows = await this.outbox.claimBatch(this.batchSize, transaction);
-        const publishable: DomainEvent[] = [];
+        const publishable: PublishableEvent[] = [];
         const parked: ParkedEvent[] = [];
         for (const row of rows) {
           const check = checkEvent(row);
           if (check.ok) {
-            publishable.push(check.event);
+            publishable.push({ event: check.event, traceparent: row.traceparent });
           } else {
             // In this transaction: the row is locked by it, so any other connection would wait.
             await this.outbox.markFailed(row.id, check.reason, { transaction });
             parked.push({ id: row.id, type: row.type, reason: check.reason });
           }
         }
-        if (publishable.length > 0) {
-          progress.sent = publishable;
-          for (const event of publishable) this.publish(channel, event);
+        const events = publishable.map(({ event }) => event);
+        if (events.length > 0) {
+          progress.sent = events;
+          for (const { event, traceparent } of publishable) {
+            const span = startEventPublishSpan(this.exchange, event, traceparent);
+            progress.spans.push(span);
+            inSpan(span, () => {
+              this.publish(channel, event);
+            });
+          }
           await this.confirmed(channel);
           progress.confirmed = true;
+          endEventPublishSpans(progress.spans);
+          progress.spans = [];
           await this.outbox.markPublished(
-            publishable.map((event) => event.id),
+            events.map((event) => event.id),
             transaction,
           );
         }
-        return { claimed: rows.length, published: publishable, parked };
+        return { claimed: rows.length, published: events, parked };
       });
       this.reportCommitted(batch.published, batch.parked);
       return batch.claimed;
     } catch (error) {
+      endEventPublishSpans(progress.spans, error);
       await this.reportFailed(error, progress);
       return undefined;
     }
@@ -413,7 +433,7 @@ export class OutboxRelay implements EventNotifier {
  * Whether a claimed row can go out as it is: its payload passes its type's schema and carries
  * the row's id (which becomes the AMQP messageId consumers dedup on).
  */
-export function checkEvent(row: ClaimedEvent): EventCheck {
+export function checkEvent(row: Omit<ClaimedEvent, 'traceparent'>): EventCheck {
   if (!isEventType(row.type)) return { ok: false, reason: `unknown event type "${row.type}"` };
   const result = validateEvent(row.type, row.payload);
   if (!result.ok) return { ok: false, reason: result.error };

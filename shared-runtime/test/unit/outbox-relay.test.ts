@@ -60,7 +60,7 @@ class FakeOutbox {
 
   add(event: NewEvent): void {
     const payload = { ...event, occurred_at: new Date().toISOString() };
-    this.rows.push({ id: event.id, type: event.type, payload });
+    this.rows.push({ id: event.id, type: event.type, payload, traceparent: null });
   }
 
   claimBatch(limit: number): Promise<ClaimedEvent[]> {
@@ -242,8 +242,8 @@ test('OutboxRelay: an event that fails its schema → parked in the batch’s tr
   // A known type of each exchange whose payload is not an event of it.
   const badAuth = 'a1b2c3d4-0000-4000-8000-000000000000';
   const badProduct = 'a1b2c3d4-0000-4000-8000-000000000001';
-  outbox.rows.unshift({ id: badAuth, type: 'auth.token_revoked', payload: { id: 'x' } });
-  outbox.rows.unshift({ id: badProduct, type: 'product.updated', payload: { id: 'x' } });
+  outbox.rows.unshift({ id: badAuth, type: 'auth.token_revoked', payload: { id: 'x' }, traceparent: null });
+  outbox.rows.unshift({ id: badProduct, type: 'product.updated', payload: { id: 'x' }, traceparent: null });
   const channel = new FakeChannel();
   const relay = relayWith(outbox);
 

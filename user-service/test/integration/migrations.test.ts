@@ -24,7 +24,12 @@ function environment(): TestEnvironment {
 
 // This service's schema; the migrator itself (its lock, the names it records, creating the database)
 // is shared-runtime's, tested in its test/integration/migrator.test.ts.
-const ALL_MIGRATIONS = ['0001-create-users', '0002-create-revoked-tokens', '0003-create-outbox-events'];
+const ALL_MIGRATIONS = [
+  '0001-create-users',
+  '0002-create-revoked-tokens',
+  '0003-create-outbox-events',
+  '0004-add-outbox-traceparent',
+];
 
 async function tables(sequelize: Sequelize): Promise<string[]> {
   const rows = await sequelize.query<{ tablename: string }>(
