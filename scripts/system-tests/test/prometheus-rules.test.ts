@@ -36,7 +36,9 @@ interface RulesTestFile {
 }
 
 promtoolTest('alert-rules.yml → promtool check rules', async (t) => {
-  t.regex(await promtool(['check', 'rules', ALERT_RULES_FILE]), /SUCCESS: 9 rules found/);
+  const rules = (parse(readFileSync(ALERT_RULES_FILE, 'utf8')) as RulesFile).groups.flatMap((group) => group.rules);
+  t.true(rules.length > 0);
+  t.regex(await promtool(['check', 'rules', ALERT_RULES_FILE]), new RegExp(`SUCCESS: ${rules.length} rules found`));
 });
 
 promtoolTest(
@@ -58,6 +60,7 @@ test('alert-rules.test.yml → covers every alert of alert-rules.yml with a firi
     'OutboxStuck',
     'OutboxEventParked',
     'AuthEventsNotConsumed',
+    'ForgedBrokerMessages',
     'DatabasePoolSaturated',
     'ServiceNotReady',
   ]);
