@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 /** The repository root, from `scripts/bench/dist/src`. */
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 
-export const SCENARIO_GROUPS = ['rpc', 'products', 'cached', 'login', 'unavailable'] as const;
+export const SCENARIO_GROUPS = ['rpc', 'products', 'cached', 'login', 'unavailable', 'scaling'] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 export interface BenchOptions {
@@ -30,7 +30,10 @@ export interface BenchOptions {
   profileDir: string | undefined;
   /** Extra node flags for both services, e.g. `--max-old-space-size=96`, to try a runtime setting. */
   serviceNodeArgs: string[];
-  /** Scenario groups to run; all when empty (budget lines of the others read "not measured"). */
+  /**
+   * Scenario groups to run; all but `scaling` when empty (budget lines of the others read "not
+   * measured"). `scaling` (docs/scaling.md) runs only when named.
+   */
   only: ScenarioGroup[];
   /** The tiny preset of the smoke test. */
   smoke: boolean;
@@ -49,7 +52,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
   --service-node-args <flags>  BENCH_SERVICE_NODE_ARGS  node flags for both services (default none)
-  --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
+  --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all but scaling)
   --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */

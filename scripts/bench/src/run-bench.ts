@@ -14,6 +14,7 @@ import { killAllChildren, profileWorkersInto } from './processes';
 import { progress } from './progress';
 import { describeRevision } from './revision';
 import { renderText, writeJson, writeMarkdown } from './report';
+import { renderScaling } from './scaling-report';
 import type { BenchResults } from './results';
 import type { ScenarioContext } from './scenarios/context';
 import { cachedWrites } from './scenarios/cached-writes';
@@ -21,6 +22,7 @@ import { footprint } from './scenarios/footprint';
 import { login } from './scenarios/login';
 import { productsHttp } from './scenarios/products-http';
 import { rpcRoundTrip } from './scenarios/rpc-round-trip';
+import { scaling } from './scenarios/scaling';
 import { unavailable } from './scenarios/unavailable';
 import { startStack } from './stack';
 
@@ -57,6 +59,8 @@ async function main(cleanup: Cleanup): Promise<void> {
     probeServicePending: down.probePending,
     requesterPendingAfterRuns: rpc.pendingAfter,
   });
+  // Only when asked for (docs/scaling.md), and after the memory figure, which it would change.
+  const scaled = options.only.includes('scaling') ? await scaling(context) : undefined;
 
   const finishedAt = new Date();
   const measured = {
@@ -81,12 +85,14 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine,
     revision: describeRevision(),
     ...measured,
+    ...(scaled ? { scaling: scaled } : {}),
     budget: evaluateBudget(measured),
   };
 
   writeJson(options.resultsPath, results);
   if (options.docsPath) writeMarkdown(options.docsPath, results);
   process.stdout.write(`${renderText(results)}\n`);
+  if (results.scaling) process.stdout.write(`\n${renderScaling(results.scaling)}\n`);
   progress(`wrote ${options.resultsPath}${options.docsPath ? ` and ${options.docsPath}` : ''}`);
 }
 

@@ -25,6 +25,8 @@ export interface Stack {
    * validation cache left at its default: for more instances of it.
    */
   productEnv: Record<string, string>;
+  /** user-service's environment (same database, key and queue): for a second responder. */
+  userEnv: Record<string, string>;
   secretKey: string;
   amqpUrl: string;
   productDatabaseUrl: string;
@@ -73,21 +75,21 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   const productDatabaseUrl = env.databaseUrl(env.reserveDatabaseName('benchproducts'));
 
   progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
-  const user = await startService(
-    'user-service',
-    {
-      ...productionEnv(env, queue, exchanges),
-      DATABASE_URL: userDatabaseUrl,
-      SECRET_KEY: secretKey,
-      BCRYPT_ROUNDS: String(options.bcryptRounds),
-      // The login scenario hammers one address and one username; the limiters would turn it
-      // into a 429 test. (The per-username one counts a login whose connection closed before
-      // its answer as failed, and a load generator closes its in-flight ones at every stop.)
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
-    },
-    { profileDir: options.profileDir, nodeArgs: options.serviceNodeArgs },
-  );
+  const userEnv = {
+    ...productionEnv(env, queue, exchanges),
+    DATABASE_URL: userDatabaseUrl,
+    SECRET_KEY: secretKey,
+    BCRYPT_ROUNDS: String(options.bcryptRounds),
+    // The login scenario hammers one address and one username; the limiters would turn it
+    // into a 429 test. (The per-username one counts a login whose connection closed before
+    // its answer as failed, and a load generator closes its in-flight ones at every stop.)
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
+  };
+  const user = await startService('user-service', userEnv, {
+    profileDir: options.profileDir,
+    nodeArgs: options.serviceNodeArgs,
+  });
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
@@ -138,6 +140,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     product,
     queue,
     productEnv,
+    userEnv,
     secretKey,
     amqpUrl: env.amqpUrl,
     productDatabaseUrl,
