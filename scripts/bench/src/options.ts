@@ -35,6 +35,11 @@ export interface BenchOptions {
    * measured"). `scaling` (docs/scaling.md) runs only when named.
    */
   only: ScenarioGroup[];
+  /**
+   * Run the stack on a private RabbitMQ node (Debian's rabbitmq-server, started and stopped by
+   * the bench), so the broker's CPU counts this run's messages only, not a neighbour's.
+   */
+  privateBroker: boolean;
   /** The tiny preset of the smoke test. */
   smoke: boolean;
   /** The command line, as the report shows it. */
@@ -53,6 +58,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
   --service-node-args <flags>  BENCH_SERVICE_NODE_ARGS  node flags for both services (default none)
   --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all but scaling)
+  --private-broker      BENCH_PRIVATE_BROKER=1    run on a private RabbitMQ node (Debian's rabbitmq-server), not the shared one
   --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
@@ -71,6 +77,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       profile: { type: 'string' },
       'service-node-args': { type: 'string' },
       only: { type: 'string' },
+      'private-broker': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -118,6 +125,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     serviceNodeArgs: (values['service-node-args'] ?? env.BENCH_SERVICE_NODE_ARGS ?? '')
       .split(' ')
       .filter((flag) => flag.length > 0),
+    privateBroker: values['private-broker'] || ['1', 'true'].includes(env.BENCH_PRIVATE_BROKER ?? ''),
     smoke,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

@@ -4,10 +4,11 @@
  * and writes scripts/bench/results/latest.json and docs/benchmarks.md. Everything it created is
  * removed at the end, on failure and on Ctrl-C.
  */
-import { TestEnvironment } from '@shop/test-harness';
+import { RabbitCluster, TestEnvironment } from '@shop/test-harness';
 
 import { evaluateBudget } from './budget';
 import { Cleanup } from './cleanup';
+import { labelProcess } from './cpu-usage';
 import { describeMachine } from './machine';
 import { parseOptions, type ScenarioGroup } from './options';
 import { killAllChildren, profileWorkersInto } from './processes';
@@ -46,7 +47,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         'another job is running, and the ratios will be noisy (see the "neighbour cores" column)',
     );
   }
-  const stack = await startStack(env, options, cleanup);
+  const stack = await startStack(env, options, cleanup, await privateBrokerUrl(options.privateBroker, cleanup));
   const context: ScenarioContext = { env, stack, options, cleanup };
 
   const wanted = (group: ScenarioGroup): boolean => options.only.length === 0 || options.only.includes(group);
@@ -94,6 +95,21 @@ async function main(cleanup: Cleanup): Promise<void> {
   process.stdout.write(`${renderText(results)}\n`);
   if (results.scaling) process.stdout.write(`\n${renderScaling(results.scaling)}\n`);
   progress(`wrote ${options.resultsPath}${options.docsPath ? ` and ${options.docsPath}` : ''}`);
+}
+
+/**
+ * With `--private-broker`, a RabbitMQ node of the bench's own (the test harness's RabbitCluster),
+ * its VM labelled so its CPU shows apart from the shared broker's; otherwise undefined.
+ */
+async function privateBrokerUrl(wanted: boolean, cleanup: Cleanup): Promise<string | undefined> {
+  if (!wanted) return undefined;
+  if (!RabbitCluster.isAvailable()) throw new Error("--private-broker needs Debian's rabbitmq-server package");
+  progress('starting a private RabbitMQ node');
+  const broker = await RabbitCluster.start({ size: 1, label: 'bench' });
+  cleanup.add('stop the private RabbitMQ node', () => broker.stop());
+  const [node] = broker.nodes;
+  labelProcess(node?.pid, 'rabbitmq (private)');
+  return node?.amqpUrl;
 }
 
 const cleanup = new Cleanup();

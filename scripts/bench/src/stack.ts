@@ -48,14 +48,14 @@ export interface Stack {
 const BEARER_TOKENS = 128;
 
 function productionEnv(
-  env: TestEnvironment,
+  amqpUrl: string,
   queue: string,
   exchanges: { auth: string; product: string },
 ): Record<string, string> {
   return {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
-    AMQP_URL: env.amqpUrl,
+    AMQP_URL: amqpUrl,
     AUTH_RPC_QUEUE: queue,
     AUTH_EVENTS_EXCHANGE: exchanges.auth,
     PRODUCT_EVENTS_EXCHANGE: exchanges.product,
@@ -67,7 +67,13 @@ function productionEnv(
  * own, as in production), a registered user with a token, and the seeded catalogue.
  * Everything started is registered with `cleanup`.
  */
-export async function startStack(env: TestEnvironment, options: BenchOptions, cleanup: Cleanup): Promise<Stack> {
+export async function startStack(
+  env: TestEnvironment,
+  options: BenchOptions,
+  cleanup: Cleanup,
+  /** The broker the services use: the harness's (shared) one unless the bench started its own. */
+  amqpUrl: string = env.amqpUrl,
+): Promise<Stack> {
   const queue = env.queueName('auth.validate_token.bench');
   const exchanges = { auth: env.exchangeName('auth.events.bench'), product: env.exchangeName('product.events.bench') };
   const secretKey = randomBytes(48).toString('base64url');
@@ -76,7 +82,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
 
   progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
   const userEnv = {
-    ...productionEnv(env, queue, exchanges),
+    ...productionEnv(amqpUrl, queue, exchanges),
     DATABASE_URL: userDatabaseUrl,
     SECRET_KEY: secretKey,
     BCRYPT_ROUNDS: String(options.bcryptRounds),
@@ -93,7 +99,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
-  const productEnv = { ...productionEnv(env, queue, exchanges), DATABASE_URL: productDatabaseUrl };
+  const productEnv = { ...productionEnv(amqpUrl, queue, exchanges), DATABASE_URL: productDatabaseUrl };
   const product = await startService(
     'product-service',
     {
@@ -142,7 +148,7 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     productEnv,
     userEnv,
     secretKey,
-    amqpUrl: env.amqpUrl,
+    amqpUrl,
     productDatabaseUrl,
     username,
     password,
