@@ -6,6 +6,7 @@ const COLUMNS = [
   'user-service #2',
   'product-service',
   'product-service (cache)',
+  'rabbitmq (private)',
   'rabbitmq',
   'postgresql',
 ];

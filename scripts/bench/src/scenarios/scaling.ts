@@ -6,7 +6,7 @@ import { round, type RunMeasurement } from '../measurement';
 import { runWorker } from '../processes';
 import { progress } from '../progress';
 import type { CostRow, ResponderRow, ScalingResults } from '../results';
-import { startService, type BenchService } from '../service-process';
+import { startService } from '../service-process';
 import type { RpcLoadResult, RpcLoadSpec } from '../workers/rpc-load.worker';
 import type { ScenarioContext } from './context';
 
@@ -64,34 +64,53 @@ export async function scaling(ctx: ScenarioContext): Promise<ScalingResults> {
         onMark,
       );
 
+  // 1 and 2 responders alternate (1 2, then 2 1, …), a second user-service started and stopped
+  // around its runs, so a drift of the shared machine's speed weighs on both alike.
+  const byCount = new Map<number, { runs: RunMeasurement[]; handled: number[] }>([
+    [1, { runs: [], handled: [0] }],
+    [2, { runs: [], handled: [0, 0] }],
+  ]);
+  for (let index = 0; index < options.repeats; index += 1) {
+    for (const count of index % 2 === 0 ? [1, 2] : [2, 1]) {
+      const instances = [stack.user];
+      if (count === 2) {
+        const second = await startService('user-service', stack.userEnv, {
+          nodeArgs: options.serviceNodeArgs,
+          label: 'user-service #2',
+        });
+        cleanup.add('stop user-service #2', () => second.stop());
+        instances.push(second);
+      }
+      const before = await Promise.all(instances.map((instance) => requestsHandled(instance.baseUrl)));
+      const [run] = await repeat(
+        `scaling · token validation, ${count} responder(s) · round ${index + 1}/${options.repeats}`,
+        1,
+        index === 0 ? options.warmupSeconds : 0,
+        rpcRun(),
+      );
+      const after = await Promise.all(instances.map((instance) => requestsHandled(instance.baseUrl)));
+      const entry = byCount.get(count);
+      if (entry && run) {
+        entry.runs.push(run);
+        after.forEach((value, position) => {
+          entry.handled[position] = (entry.handled[position] ?? 0) + value - (before[position] ?? 0);
+        });
+      }
+      await Promise.all(instances.slice(1).map((instance) => instance.stop()));
+    }
+  }
   const responders: ResponderRow[] = [];
-  const measureResponders = async (instances: BenchService[]) => {
-    const before = await Promise.all(instances.map((instance) => requestsHandled(instance.baseUrl)));
-    const runs = await measure(
-      `token validation, ${instances.length} responder(s)`,
-      `${RPC_IN_FLIGHT} in flight`,
-      rpcRun(),
-    );
-    const after = await Promise.all(instances.map((instance) => requestsHandled(instance.baseUrl)));
-    const handled = after.map((count, index) => count - (before[index] ?? 0));
-    const total = handled.reduce((sum, count) => sum + count, 0);
+  for (const [count, { runs, handled }] of byCount) {
+    costs.push(costRow(`token validation, ${count} responder(s)`, `${RPC_IN_FLIGHT} in flight`, runs));
+    const total = handled.reduce((sum, value) => sum + value, 0);
     responders.push({
-      responders: instances.length,
+      responders: count,
       opsPerSecond: mean(runs.map((run) => run.opsPerSecond)),
       handled,
-      shares: handled.map((count) => (total > 0 ? round(count / total, 3) : 0)),
+      shares: handled.map((value) => (total > 0 ? round(value / total, 3) : 0)),
       neighbourCores: mean(runs.map((run) => run.cpu?.['other processes'] ?? 0)),
     });
-  };
-
-  await measureResponders([stack.user]);
-  const second = await startService('user-service', stack.userEnv, {
-    nodeArgs: options.serviceNodeArgs,
-    label: 'user-service #2',
-  });
-  cleanup.add('stop user-service #2', () => second.stop());
-  await measureResponders([stack.user, second]);
-  await second.stop();
+  }
 
   const http =
     (
