@@ -10,8 +10,11 @@ import { startService } from '../service-process';
 import type { RpcLoadResult, RpcLoadSpec } from '../workers/rpc-load.worker';
 import type { ScenarioContext } from './context';
 
-/** Token validations kept in flight: a full prefetch (64) for one responder, half each for two. */
-const RPC_IN_FLIGHT = 64;
+/**
+ * Token validations kept in flight: twice the prefetch (64), so one responder always has a full
+ * prefetch and a backlog, and each of two has a full prefetch: both cases saturate the responders.
+ */
+const RPC_IN_FLIGHT = 128;
 
 /** HTTP connections of the cost runs: the machine's 2 cores are saturated well before. */
 const CONNECTIONS = 16;
@@ -85,7 +88,8 @@ export async function scaling(ctx: ScenarioContext): Promise<ScalingResults> {
       const [run] = await repeat(
         `scaling · token validation, ${count} responder(s) · round ${index + 1}/${options.repeats}`,
         1,
-        index === 0 ? options.warmupSeconds : 0,
+        // Every run warms up: the second responder is a fresh process each time.
+        options.warmupSeconds,
         rpcRun(),
       );
       const after = await Promise.all(instances.map((instance) => requestsHandled(instance.baseUrl)));
