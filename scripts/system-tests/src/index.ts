@@ -24,5 +24,11 @@ export type { RuntimeStageReplay } from './dockerfile-runtime';
 export { rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';
-export { dockerfileRuntime, kubectlAvailable, renderKustomization, schemaErrors } from './kubernetes-manifests';
+export {
+  dockerfileRuntime,
+  kubectlAvailable,
+  rabbitmqConfigKeys,
+  renderKustomization,
+  schemaErrors,
+} from './kubernetes-manifests';
 export type { K8sObject } from './kubernetes-manifests';

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -151,4 +151,35 @@ export function dockerfileRuntime(service: string): { env: Record<string, string
   const env: Record<string, string> = {};
   for (const match of lastStage.matchAll(/^ENV (\w+)=(\S+)$/gm)) env[match[1] as string] = match[2] as string;
   return { env, text: lastStage };
+}
+
+/** Where Debian's rabbitmq-server keeps its plugins, each with the config keys it maps. */
+const RABBITMQ_LIB = '/usr/lib/rabbitmq/lib';
+
+/**
+ * The `rabbitmq.conf` keys this machine's RabbitMQ knows (every `{mapping, "<key>", …}` of its
+ * plugins' cuttlefish schemas, `$name` segments as wildcards), or undefined without Debian's
+ * rabbitmq-server package. A node refuses to boot on a key it does not know.
+ */
+export function rabbitmqConfigKeys(): RegExp[] | undefined {
+  if (!existsSync(RABBITMQ_LIB)) return undefined;
+  const keys: RegExp[] = [];
+  for (const server of readdirSync(RABBITMQ_LIB)) {
+    const plugins = path.join(RABBITMQ_LIB, server, 'plugins');
+    if (!existsSync(plugins)) continue;
+    for (const plugin of readdirSync(plugins)) {
+      const schemas = path.join(plugins, plugin, 'priv', 'schema');
+      if (!existsSync(schemas)) continue;
+      for (const file of readdirSync(schemas).filter((name) => name.endsWith('.schema'))) {
+        for (const match of readFileSync(path.join(schemas, file), 'utf8').matchAll(/\{mapping, "([^"]+)"/g)) {
+          const pattern = (match[1] as string)
+            .split('.')
+            .map((part) => (part.startsWith('$') ? '[^.]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+            .join('\\.');
+          keys.push(new RegExp(`^${pattern}$`));
+        }
+      }
+    }
+  }
+  return keys;
 }

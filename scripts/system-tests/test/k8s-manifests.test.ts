@@ -16,6 +16,7 @@ import { CONFIG_VARIABLES as USER_VARIABLES, loadConfig as loadUserConfig } from
 import {
   dockerfileRuntime,
   kubectlAvailable,
+  rabbitmqConfigKeys,
   renderKustomization,
   schemaErrors,
   startSystem,
@@ -376,9 +377,25 @@ if (!hasKubectl) {
     const volume = pod.volumes.find((candidate) => candidate.configMap.name === definitionsConfigMapName(objects));
     const mount = pod.containers[0]?.volumeMounts.find((candidate) => candidate.name === volume?.name);
     t.truthy(mount, 'the generated ConfigMap (with its hash suffix) is mounted');
+    const known = rabbitmqConfigKeys();
+    if (known) {
+      const keys = rabbit.spec.rabbitmq.additionalConfig
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('#'))
+        .map((line) => line.split('=')[0]?.trim() ?? '');
+      t.deepEqual(
+        keys.filter((key) => !known.some((pattern) => pattern.test(key))),
+        [],
+        "additionalConfig keys this machine's RabbitMQ does not know",
+      );
+    } else {
+      t.log("no rabbitmq-server package here: additionalConfig's keys are not checked");
+    }
+    t.regex(rabbit.spec.rabbitmq.additionalConfig, /^definitions\.import_backend = local_filesystem$/m);
     t.regex(
       rabbit.spec.rabbitmq.additionalConfig,
-      new RegExp(`^load_definitions = ${mount?.mountPath ?? '?'}/definitions.json$`, 'm'),
+      new RegExp(`^definitions\\.local\\.path = ${mount?.mountPath ?? '?'}/definitions\\.json$`, 'm'),
     );
 
     const definitions = JSON.parse(
