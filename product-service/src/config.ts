@@ -69,6 +69,14 @@ const schema = Joi.object({
 }).unknown(true);
 
 /**
+ * Every variable `loadConfig` reads, by name: what a deployment may set (the Kubernetes manifests'
+ * test checks theirs against it; any other variable is ignored by the service).
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(
+  Object.keys(schema.describe().keys as Record<string, unknown>),
+);
+
+/**
  * Reads and checks the environment once, at start. Every bad variable is listed in one
  * error, so an operator fixes them all in one go. The result is frozen.
  */

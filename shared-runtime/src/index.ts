@@ -43,6 +43,6 @@ export {
   type OutboxObserver,
   type ServiceMetricsOptions,
 } from './metrics';
-export { installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
+export { SHUTDOWN_DEADLINE_MS, installCrashHandlers, onShutdownSignal, runMain } from './process-lifecycle';
 export { runEvery } from './run-every';
 export { activeTraceparent, currentTraceContext, runWithTraceContext, type TraceContext } from './trace-context';

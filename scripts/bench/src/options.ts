@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 /** The repository root, from `scripts/bench/dist/src`. */
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 
-export const SCENARIO_GROUPS = ['rpc', 'products', 'cached', 'login', 'unavailable'] as const;
+export const SCENARIO_GROUPS = ['rpc', 'products', 'cached', 'login', 'unavailable', 'scaling'] as const;
 export type ScenarioGroup = (typeof SCENARIO_GROUPS)[number];
 
 export interface BenchOptions {
@@ -30,13 +30,21 @@ export interface BenchOptions {
   profileDir: string | undefined;
   /** Extra node flags for both services, e.g. `--max-old-space-size=96`, to try a runtime setting. */
   serviceNodeArgs: string[];
-  /** Scenario groups to run; all when empty (budget lines of the others read "not measured"). */
+  /**
+   * Scenario groups to run; all but `scaling` when empty (budget lines of the others read "not
+   * measured"). `scaling` (docs/scaling.md) runs only when named.
+   */
   only: ScenarioGroup[];
   /**
    * Both services export OpenTelemetry traces (OTLP/HTTP protobuf) to a sink in the bench
    * process, to measure what tracing costs; off by default, as in production without an endpoint.
    */
   tracing: boolean;
+  /**
+   * Run the stack on a private RabbitMQ node (Debian's rabbitmq-server, started and stopped by
+   * the bench), so the broker's CPU counts this run's messages only, not a neighbour's.
+   */
+  privateBroker: boolean;
   /** The tiny preset of the smoke test. */
   smoke: boolean;
   /** The command line, as the report shows it. */
@@ -54,8 +62,9 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --docs <file|none>    BENCH_DOCS                Markdown report (default docs/benchmarks.md)
   --profile <dir>       BENCH_PROFILE_DIR         services, workers and baselines write --cpu-prof profiles into <dir>
   --service-node-args <flags>  BENCH_SERVICE_NODE_ARGS  node flags for both services (default none)
-  --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all)
+  --only <a,b>          BENCH_ONLY                scenario groups: ${SCENARIO_GROUPS.join(', ')} (default all but scaling)
   --tracing             BENCH_TRACING=1           services export traces to an OTLP sink (default off)
+  --private-broker      BENCH_PRIVATE_BROKER=1    run on a private RabbitMQ node (Debian's rabbitmq-server), not the shared one
   --smoke                                         0.3 s runs, no warm-up, one run, bcrypt cost 4, 200 products`;
 
 /** Reads flags, then `BENCH_*` variables, then the defaults (the smoke preset's when --smoke). */
@@ -75,6 +84,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'service-node-args': { type: 'string' },
       only: { type: 'string' },
       tracing: { type: 'boolean', default: false },
+      'private-broker': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -123,6 +133,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       .split(' ')
       .filter((flag) => flag.length > 0),
     tracing: values.tracing || env.BENCH_TRACING === '1',
+    privateBroker: values['private-broker'] || ['1', 'true'].includes(env.BENCH_PRIVATE_BROKER ?? ''),
     smoke,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
   };

@@ -56,6 +56,39 @@ export interface Footprint {
   requesterPendingAfterRuns: number;
 }
 
+/** One operation's cost: the CPU each process spent per answer, at the throughput it ran at. */
+export interface CostRow {
+  operation: string;
+  /** The load it ran under, e.g. "16 connections". */
+  load: string;
+  opsPerSecond: number;
+  failed: number;
+  /**
+   * CPU µs per answer by process label ("user-service", "rabbitmq", "postgresql", "load
+   * generator", "other processes" = neighbours), mean over the runs.
+   */
+  microsPerOp: Record<string, number>;
+}
+
+/** Token validations with 1 or 2 user-service responders on the queue. */
+export interface ResponderRow {
+  responders: number;
+  opsPerSecond: number;
+  /** Requests each instance answered (its rpc_server_requests_total), warm-up included. */
+  handled: number[];
+  /** Each instance's fraction of `handled`. */
+  shares: number[];
+  neighbourCores: number;
+}
+
+/** What `--only scaling` measures for docs/scaling.md. */
+export interface ScalingResults {
+  costs: CostRow[];
+  responders: ResponderRow[];
+  /** Validation RPCs a product-service with the cache on made during the measured writes. */
+  cache: { tokens: number; rpcCalls: number; writes: number };
+}
+
 export interface BudgetLine {
   line: string;
   /** The measured value, formatted with its unit or as a ratio. */
@@ -83,5 +116,7 @@ export interface BenchResults {
   comparisons: Comparison[];
   unavailable: UnavailableCase[];
   footprint: Footprint;
+  /** Absent when the scaling group did not run. */
+  scaling?: ScalingResults;
   budget: BudgetLine[];
 }

@@ -4,16 +4,18 @@
  * and writes scripts/bench/results/latest.json and docs/benchmarks.md. Everything it created is
  * removed at the end, on failure and on Ctrl-C.
  */
-import { TestEnvironment } from '@shop/test-harness';
+import { RabbitCluster, TestEnvironment } from '@shop/test-harness';
 
 import { evaluateBudget } from './budget';
 import { Cleanup } from './cleanup';
+import { labelProcess } from './cpu-usage';
 import { describeMachine } from './machine';
 import { parseOptions, type ScenarioGroup } from './options';
 import { killAllChildren, profileWorkersInto } from './processes';
 import { progress } from './progress';
 import { describeRevision } from './revision';
 import { renderText, writeJson, writeMarkdown } from './report';
+import { renderScaling } from './scaling-report';
 import type { BenchResults } from './results';
 import type { ScenarioContext } from './scenarios/context';
 import { cachedWrites } from './scenarios/cached-writes';
@@ -21,6 +23,7 @@ import { footprint } from './scenarios/footprint';
 import { login } from './scenarios/login';
 import { productsHttp } from './scenarios/products-http';
 import { rpcRoundTrip } from './scenarios/rpc-round-trip';
+import { scaling } from './scenarios/scaling';
 import { unavailable } from './scenarios/unavailable';
 import { startStack } from './stack';
 
@@ -44,7 +47,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         'another job is running, and the ratios will be noisy (see the "neighbour cores" column)',
     );
   }
-  const stack = await startStack(env, options, cleanup);
+  const stack = await startStack(env, options, cleanup, await privateBrokerUrl(options.privateBroker, cleanup));
   const context: ScenarioContext = { env, stack, options, cleanup };
 
   const wanted = (group: ScenarioGroup): boolean => options.only.length === 0 || options.only.includes(group);
@@ -57,6 +60,8 @@ async function main(cleanup: Cleanup): Promise<void> {
     probeServicePending: down.probePending,
     requesterPendingAfterRuns: rpc.pendingAfter,
   });
+  // Only when asked for (docs/scaling.md), and after the memory figure, which it would change.
+  const scaled = options.only.includes('scaling') ? await scaling(context) : undefined;
 
   const finishedAt = new Date();
   const measured = {
@@ -81,13 +86,30 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine,
     revision: describeRevision(),
     ...measured,
+    ...(scaled ? { scaling: scaled } : {}),
     budget: evaluateBudget(measured),
   };
 
   writeJson(options.resultsPath, results);
   if (options.docsPath) writeMarkdown(options.docsPath, results);
   process.stdout.write(`${renderText(results)}\n`);
+  if (results.scaling) process.stdout.write(`\n${renderScaling(results.scaling)}\n`);
   progress(`wrote ${options.resultsPath}${options.docsPath ? ` and ${options.docsPath}` : ''}`);
+}
+
+/**
+ * With `--private-broker`, a RabbitMQ node of the bench's own (the test harness's RabbitCluster),
+ * its VM labelled so its CPU shows apart from the shared broker's; otherwise undefined.
+ */
+async function privateBrokerUrl(wanted: boolean, cleanup: Cleanup): Promise<string | undefined> {
+  if (!wanted) return undefined;
+  if (!RabbitCluster.isAvailable()) throw new Error("--private-broker needs Debian's rabbitmq-server package");
+  progress('starting a private RabbitMQ node');
+  const broker = await RabbitCluster.start({ size: 1, label: 'bench' });
+  cleanup.add('stop the private RabbitMQ node', () => broker.stop());
+  const [node] = broker.nodes;
+  labelProcess(node?.pid, 'rabbitmq (private)');
+  return node?.amqpUrl;
 }
 
 const cleanup = new Cleanup();

@@ -26,6 +26,8 @@ export interface Stack {
    * validation cache left at its default: for more instances of it.
    */
   productEnv: Record<string, string>;
+  /** user-service's environment (same database, key and queue): for a second responder. */
+  userEnv: Record<string, string>;
   secretKey: string;
   amqpUrl: string;
   productDatabaseUrl: string;
@@ -47,7 +49,7 @@ export interface Stack {
 const BEARER_TOKENS = 128;
 
 function productionEnv(
-  env: TestEnvironment,
+  amqpUrl: string,
   queue: string,
   exchanges: { auth: string; product: string },
   otlpEndpoint: string | undefined,
@@ -55,7 +57,7 @@ function productionEnv(
   return {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
-    AMQP_URL: env.amqpUrl,
+    AMQP_URL: amqpUrl,
     AUTH_RPC_QUEUE: queue,
     AUTH_EVENTS_EXCHANGE: exchanges.auth,
     PRODUCT_EVENTS_EXCHANGE: exchanges.product,
@@ -68,7 +70,13 @@ function productionEnv(
  * own, as in production), a registered user with a token, and the seeded catalogue.
  * Everything started is registered with `cleanup`.
  */
-export async function startStack(env: TestEnvironment, options: BenchOptions, cleanup: Cleanup): Promise<Stack> {
+export async function startStack(
+  env: TestEnvironment,
+  options: BenchOptions,
+  cleanup: Cleanup,
+  /** The broker the services use: the harness's (shared) one unless the bench started its own. */
+  amqpUrl: string = env.amqpUrl,
+): Promise<Stack> {
   const queue = env.queueName('auth.validate_token.bench');
   const exchanges = { auth: env.exchangeName('auth.events.bench'), product: env.exchangeName('product.events.bench') };
   const secretKey = randomBytes(48).toString('base64url');
@@ -86,25 +94,25 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
   }
 
   progress(`starting user-service (NODE_ENV=production, BCRYPT_ROUNDS=${options.bcryptRounds})`);
-  const user = await startService(
-    'user-service',
-    {
-      ...productionEnv(env, queue, exchanges, otlpEndpoint),
-      DATABASE_URL: userDatabaseUrl,
-      SECRET_KEY: secretKey,
-      BCRYPT_ROUNDS: String(options.bcryptRounds),
-      // The login scenario hammers one address and one username; the limiters would turn it
-      // into a 429 test. (The per-username one counts a login whose connection closed before
-      // its answer as failed, and a load generator closes its in-flight ones at every stop.)
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
-    },
-    { profileDir: options.profileDir, nodeArgs: options.serviceNodeArgs },
-  );
+  const userEnv = {
+    ...productionEnv(amqpUrl, queue, exchanges, otlpEndpoint),
+    DATABASE_URL: userDatabaseUrl,
+    SECRET_KEY: secretKey,
+    BCRYPT_ROUNDS: String(options.bcryptRounds),
+    // The login scenario hammers one address and one username; the limiters would turn it
+    // into a 429 test. (The per-username one counts a login whose connection closed before
+    // its answer as failed, and a load generator closes its in-flight ones at every stop.)
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_RATE_LIMIT_PER_USERNAME_PER_MINUTE: '0',
+  };
+  const user = await startService('user-service', userEnv, {
+    profileDir: options.profileDir,
+    nodeArgs: options.serviceNodeArgs,
+  });
   cleanup.add('stop user-service', () => user.stop());
 
   progress('starting product-service');
-  const productEnv = { ...productionEnv(env, queue, exchanges, otlpEndpoint), DATABASE_URL: productDatabaseUrl };
+  const productEnv = { ...productionEnv(amqpUrl, queue, exchanges, otlpEndpoint), DATABASE_URL: productDatabaseUrl };
   const product = await startService(
     'product-service',
     {
@@ -151,8 +159,9 @@ export async function startStack(env: TestEnvironment, options: BenchOptions, cl
     product,
     queue,
     productEnv,
+    userEnv,
     secretKey,
-    amqpUrl: env.amqpUrl,
+    amqpUrl,
     productDatabaseUrl,
     username,
     password,

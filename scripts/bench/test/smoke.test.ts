@@ -65,3 +65,56 @@ test('npm run bench --smoke → every scenario, finite ratios, no pending RPC, a
   t.regex(docs, /\| rpc-round-trip +\| 16 +\|/);
   t.regex(docs, /Machine: .*\d+ cores/);
 });
+
+// The scaling group (docs/scaling.md) runs only when named; its shape, never its speed.
+test('npm run bench --smoke --only scaling → CPU per answer by process, two responders sharing the queue, the cache’s RPCs', async (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'bench-smoke-scaling-'));
+  t.teardown(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+  const resultsPath = path.join(folder, 'latest.json');
+
+  const { stdout } = await run(
+    process.execPath,
+    [
+      path.join(__dirname, '../src/run-bench.js'),
+      '--smoke',
+      '--only',
+      'scaling',
+      '--results',
+      resultsPath,
+      '--docs',
+      'none',
+    ],
+    { timeout: 110_000 },
+  );
+
+  const { scaling } = JSON.parse(readFileSync(resultsPath, 'utf8')) as BenchResults;
+  t.truthy(scaling);
+  t.deepEqual(
+    scaling?.costs.map((row) => row.operation),
+    [
+      'token validation, 1 responder(s)',
+      'token validation, 2 responder(s)',
+      'GET /products/{id}',
+      'GET /products?limit=100',
+      'POST /products, validation cache off',
+      'POST /products, validation cache on',
+    ],
+  );
+  // A 0.3 s run may see no 10 ms CPU tick of a process: finite figures, not positive ones.
+  for (const row of scaling?.costs ?? []) {
+    t.true(row.opsPerSecond > 0, `${row.operation}: answers`);
+    t.true(Object.values(row.microsPerOp).every((micros) => Number.isFinite(micros) && micros >= 0));
+  }
+  t.deepEqual(
+    scaling?.responders.map((row) => row.handled.length),
+    [1, 2],
+  );
+  t.true(
+    scaling?.responders[1]?.handled.every((count) => count > 0),
+    'both responders answered',
+  );
+  t.true((scaling?.cache.writes ?? 0) > 0);
+  t.regex(stdout, /^Responders on the token-validation queue/m);
+});

@@ -37,3 +37,11 @@ export {
 } from './observability-files';
 export type { DashboardQuery } from './observability-files';
 export { PrometheusServer, prometheusInstalled, promtool } from './prometheus';
+export {
+  dockerfileRuntime,
+  kubectlAvailable,
+  rabbitmqConfigKeys,
+  renderKustomization,
+  schemaErrors,
+} from './kubernetes-manifests';
+export type { K8sObject } from './kubernetes-manifests';
