@@ -111,8 +111,9 @@ function containerEnv(objects: K8sObject[], service: ServiceName, container: ICo
   for (const variable of container.env ?? ([] as IEnvVar[])) {
     const ref = variable.valueFrom?.secretKeyRef;
     const value = ref ? secretValue(objects, ref.name ?? '', ref.key) : variable.value;
-    if (value === undefined) unresolved.push(variable.name);
-    else env[variable.name] = value;
+    // An optional key (PREVIOUS_SECRET_KEYS outside a rotation) may be absent: the variable is then unset.
+    if (value === undefined && ref?.optional !== true) unresolved.push(variable.name);
+    else if (value !== undefined) env[variable.name] = value;
   }
   return { env, unresolved, names: (container.env ?? []).map((variable) => variable.name) };
 }
