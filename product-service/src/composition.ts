@@ -86,7 +86,7 @@ export async function composeProductService(
     metrics,
     options,
   });
-  const connected = await messaging.connect(config.amqp.url, [client.setup]);
+  const connected = await messaging.connect(config.amqp.urls, [client.setup]);
 
   let acceptingTraffic = true;
   const app = createApp({

@@ -13,9 +13,10 @@ import {
   type CommonConfig,
 } from '@shop/shared-runtime';
 
-export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
+export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
   amqp: {
-    url: string;
+    /** The broker's URL, or a cluster's nodes in the order they are tried. */
+    urls: string[];
     /** Topic exchange user-service publishes auth events on; each instance binds its own queue. */
     authEventsExchange: string;
     /** Topic exchange this service publishes its product events on. */
@@ -49,12 +50,12 @@ const schema = Joi.object({
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const vars = validateEnv(schema, env);
-  const { amqpUrl, ...common } = commonConfigOf(vars);
+  const { amqpUrls, ...common } = commonConfigOf(vars);
 
   return deepFreeze({
     ...common,
     amqp: {
-      url: amqpUrl,
+      urls: amqpUrls,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
       productEventsExchange: vars.PRODUCT_EVENTS_EXCHANGE as string,
     },

@@ -106,12 +106,13 @@ export async function composeUserService(
   });
   const responder = new TokenValidationResponder({
     queue: config.amqp.rpcQueue,
+    queueType: config.amqp.rpcQueueType,
     prefetch: config.amqp.prefetch,
     validate: (token) => authService.validateToken(token),
     logger,
     observer: metrics.rpcServerObserver,
   });
-  const connected = await messaging.connect(config.amqp.url, [responder.setup]);
+  const connected = await messaging.connect(config.amqp.urls, [responder.setup]);
 
   // Revocations outlive their tokens only until the next sweep.
   const revocationPurge = runEvery(REVOCATION_PURGE_INTERVAL_MS, async () => {

@@ -41,7 +41,7 @@ async function startSubscriber(label: string) {
   const subscriber = new AuthEventsSubscriber({ exchange, queue, cache, logger });
   let connects = 0;
   const broker: RecoveringChannelModel = await connectToBroker({
-    url: ctx.env.amqpUrl,
+    urls: [ctx.env.amqpUrl],
     connectionName: `shared-runtime.test.${ctx.env.runId}.subscriber${subscribers}`,
     setup: subscriber.setup,
     logger,

@@ -29,7 +29,7 @@ test('connectToBroker: the connection lost while its setup runs → no uncaught 
   let connects = 0;
 
   const connection = await connectToBroker({
-    url: proxy.proxiedUrl(ctx.env.amqpUrl),
+    urls: [proxy.proxiedUrl(ctx.env.amqpUrl)],
     connectionName: `shared-runtime.test.setup-guard.${ctx.env.runId}`,
     logger,
     setup: async (model) => {

@@ -39,7 +39,7 @@ async function projectRequester(spec: RpcLoadSpec): Promise<Requester> {
   const logger = createLogger({ level: 'warn', service: 'bench-requester', version: '0' });
   const client = new TokenValidationClient({ queue: spec.queue, timeoutMs: spec.timeoutMs, logger });
   const broker = await connectToBroker({
-    url: spec.amqpUrl,
+    urls: [spec.amqpUrl],
     connectionName: 'bench-requester',
     setup: client.setup,
     logger,
