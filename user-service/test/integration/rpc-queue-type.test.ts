@@ -1,6 +1,8 @@
 import test from 'ava';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 
+import { waitUntil } from '@shop/test-harness';
+
 import { loginToken, registerUser } from '../helpers/factories';
 import { RpcProbe } from '../helpers/rpc-probe';
 import { useUserService } from '../helpers/use-user-service';
@@ -29,6 +31,19 @@ async function refusesType(queue: string, type: string): Promise<boolean> {
   }
 }
 
+/** Whether `queue` exists, asked passively (a declaration would create it). */
+async function queueExists(queue: string): Promise<boolean> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    await channel.checkQueue(queue);
+    await channel.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function withChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = await connection.createChannel();
   try {
@@ -45,7 +60,7 @@ test.serial('the RPC queue is declared as a quorum queue by default', async (t) 
 });
 
 test.serial(
-  'AUTH_RPC_QUEUE_TYPE=quorum on an existing classic queue → no reconnect loop: it answers on the queue as it is, and /health warns',
+  'AUTH_RPC_QUEUE_TYPE=quorum on an existing classic queue → no reconnect loop: it answers on the queue as it is, /health warns; deleting the queue switches it',
   async (t) => {
     const queue = ctx.env.queueName('auth.validate_token.classic');
     await withChannel((channel) => channel.assertQueue(queue, { durable: true }));
@@ -68,6 +83,17 @@ test.serial(
     t.is(response.status, 200);
     t.is(body.checks.broker.status, 'up');
     t.regex(body.checks.broker.warning ?? '', /exists with another type than AUTH_RPC_QUEUE_TYPE=quorum/);
+
+    // The way to switch: delete the queue once every instance has the new type; the consumer's
+    // cancel makes the responder declare it again, now with its configured type.
+    await withChannel((channel) => channel.deleteQueue(queue));
+    await waitUntil(() => queueExists(queue), 'the responder to declare the queue again');
+    t.true(await refusesType(queue, 'classic'), 'the queue is quorum now');
+    t.like(await probe.call({ token }), { body: { valid: true } });
+    const after = (await (await fetch(`${other.baseUrl}/health`)).json()) as {
+      checks: { broker: { warning?: string } };
+    };
+    t.is(after.checks.broker.warning, undefined);
   },
 );
 
