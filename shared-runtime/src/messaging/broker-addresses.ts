@@ -2,6 +2,21 @@ import type { Options } from 'amqplib';
 
 import { redactUrl } from '../redact-url';
 
+/** The fields of amqplib's object form of a connect target that a URL can set. */
+const CONNECT_FIELDS = [
+  'protocol',
+  'hostname',
+  'port',
+  'username',
+  'password',
+  'vhost',
+  'heartbeat',
+  'frameMax',
+  'channelMax',
+  'locale',
+  'maxFrameSize',
+] as const;
+
 /**
  * A broker's addresses, one or a cluster's nodes, as the single target amqplib connects to.
  *
@@ -30,41 +45,11 @@ export class BrokerAddresses {
     if (this.urls.length === 1 && only !== undefined) return only;
     const current = (): Options.Connect => this.endpoints[this.index] ?? {};
     // Getters, not a copy: amqplib reads them at each connect attempt.
-    return {
-      get protocol() {
-        return current().protocol;
-      },
-      get hostname() {
-        return current().hostname;
-      },
-      get port() {
-        return current().port;
-      },
-      get username() {
-        return current().username;
-      },
-      get password() {
-        return current().password;
-      },
-      get vhost() {
-        return current().vhost;
-      },
-      get heartbeat() {
-        return current().heartbeat;
-      },
-      get frameMax() {
-        return current().frameMax;
-      },
-      get channelMax() {
-        return current().channelMax;
-      },
-      get locale() {
-        return current().locale;
-      },
-      get maxFrameSize() {
-        return current().maxFrameSize;
-      },
-    };
+    const target: Options.Connect = {};
+    for (const key of CONNECT_FIELDS) {
+      Object.defineProperty(target, key, { enumerable: true, get: () => current()[key] });
+    }
+    return target;
   }
 
   /** The address the next (or current) connection uses, without its password: for logs. */
