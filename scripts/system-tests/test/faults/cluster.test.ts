@@ -214,24 +214,7 @@ async function scenario(
       ),
     ).catch(async (error: unknown) => {
       logRecentLines(t, running);
-      const live = running.cluster.nodes.find((candidate) => candidate.pid !== undefined) ?? fail();
-      for (const args of [
-        [
-          'list_queues',
-          'name',
-          'type',
-          'leader',
-          'members',
-          'online',
-          'messages_ready',
-          'messages_unacknowledged',
-          'consumers',
-        ],
-        ['list_consumers', 'queue_name', 'channel_pid', 'prefetch_count', 'active'],
-        ['list_channels', 'pid', 'connection', 'consumer_count', 'messages_unacknowledged', 'number'],
-        ['list_connections', 'pid', 'name', 'peer_port', 'client_properties'],
-      ])
-        t.log(`${args[0]}:\n${await running.cluster.ctl(live, args)}`);
+      await logBrokerState(t, running.cluster);
       throw error;
     });
     const outcomes = await Promise.all(streams.map((stream) => stream.stop()));
@@ -298,6 +281,18 @@ function logConnectionEvents(t: ExecutionContext, running: ClusterSystem, since:
         `${count(/on a new channel/)} RPC channels replaced, now on ${connectedNode(running.cluster, service).name}`,
     );
   }
+}
+
+/** Queues, consumers, channels and connections as a live node lists them, for a scenario that did not recover. */
+async function logBrokerState(t: ExecutionContext, running: RabbitCluster): Promise<void> {
+  const live = running.nodes.find((candidate) => candidate.pid !== undefined) ?? fail();
+  const listings = [
+    ['list_queues', 'name', 'type', 'leader', 'online', 'messages_ready', 'messages_unacknowledged', 'consumers'],
+    ['list_consumers', 'queue_name', 'channel_pid', 'prefetch_count', 'active'],
+    ['list_channels', 'pid', 'connection', 'consumer_count', 'messages_unacknowledged'],
+    ['list_connections', 'pid', 'name', 'peer_port'],
+  ];
+  for (const args of listings) t.log(`${args[0]}:\n${await running.ctl(live, args)}`);
 }
 
 /** The services' last log lines, for a scenario that did not recover. */
