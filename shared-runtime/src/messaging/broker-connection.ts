@@ -108,11 +108,22 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
  * the whole process would exit. With the listener the setup fails instead and recovery retries.
  * Once setup has succeeded the listener goes (recovery's takes over in the same turn); after a
  * failed one it stays, since amqplib may still report on the connection it is closing.
+ *
+ * A connection that closed while setup ran fails the setup even when setup itself resolved (a
+ * component that retries its channel in the background does): recovery would otherwise adopt a
+ * dead connection, never see its `close`, and believe itself connected for good.
  */
 function guardedSetup(setup: BrokerSetup, onError: (error: Error) => void): BrokerSetup {
   return async (model) => {
+    let closedDuringSetup: Error | undefined;
+    const onClose = (error?: Error) => {
+      closedDuringSetup = error ?? new Error('the connection closed while it was being set up');
+    };
     model.on('error', onError);
+    model.once('close', onClose);
     await setup(model);
+    model.removeListener('close', onClose);
+    if (closedDuringSetup) throw closedDuringSetup;
     model.removeListener('error', onError);
   };
 }

@@ -60,3 +60,45 @@ test('connectToBroker: the connection lost while its setup runs → no uncaught 
   t.true(setups >= 2, `setup ran ${setups} times`);
   t.is(connects, 1);
 });
+
+test('connectToBroker: the connection lost while a setup that does not fail runs → it is not adopted; a new one comes up', async (t) => {
+  const broker = new URL(ctx.env.amqpUrl);
+  const proxy = await TcpProxy.start({ targetHost: broker.hostname, targetPort: Number(broker.port || 5672) });
+  t.teardown(() => proxy.close());
+  const logger = createLogger({ level: 'silent', service: 'test-service', version: 'test' });
+  let setups = 0;
+  let releaseFirstSetup = (): void => undefined;
+  const firstSetupHeld = new Promise<void>((resolve) => {
+    releaseFirstSetup = resolve;
+  });
+  const connection = await connectToBroker({
+    urls: [proxy.proxiedUrl(ctx.env.amqpUrl)],
+    connectionName: `shared-runtime.test.setup-closed.${ctx.env.runId}`,
+    logger,
+    // As a component that retries its channel in the background does: it resolves whatever happened.
+    setup: async (model) => {
+      setups += 1;
+      if (setups === 1) await firstSetupHeld;
+      await model.createChannel().then(
+        (channel) => channel.close(),
+        () => undefined,
+      );
+    },
+  });
+  t.teardown(() => connection.close().catch(() => undefined));
+  let connects = 0;
+  connection.on('connect', () => {
+    connects += 1;
+  });
+  await waitUntil(() => setups === 1, 'the first setup to start');
+
+  proxy.cut();
+  proxy.restore();
+  releaseFirstSetup();
+  await waitUntil(() => connects === 1, 'a connection to come up');
+
+  t.true(setups >= 2, `setup ran ${setups} times: the first connection was not adopted`);
+  const channel = await connection.createChannel();
+  await channel.close();
+  t.pass('the adopted connection works');
+});

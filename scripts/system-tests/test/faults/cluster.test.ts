@@ -1,4 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { RabbitCluster, TestEnvironment, type RabbitNode } from '@shop/test-harness';
 
@@ -215,6 +218,7 @@ async function scenario(
     ).catch(async (error: unknown) => {
       logRecentLines(t, running);
       await logBrokerState(t, running.cluster);
+      await keepLogs(t, running, prefix);
       throw error;
     });
     const outcomes = await Promise.all(streams.map((stream) => stream.stop()));
@@ -293,6 +297,16 @@ async function logBrokerState(t: ExecutionContext, running: RabbitCluster): Prom
     ['list_connections', 'pid', 'name', 'peer_port'],
   ];
   for (const args of listings) t.log(`${args[0]}:\n${await running.ctl(live, args)}`);
+}
+
+/** Every log line of every instance, written to a file for a scenario that did not recover. */
+async function keepLogs(t: ExecutionContext, running: ClusterSystem, prefix: string): Promise<void> {
+  const file = join(tmpdir(), `cluster-test-${prefix}-${process.pid}.log`);
+  const lines = [...running.users, ...running.products].flatMap((service) =>
+    service.lines.map((line) => `${service.name} ${service.pid} ${JSON.stringify(line)}`),
+  );
+  await writeFile(file, `${lines.join('\n')}\n`);
+  t.log(`every service's log: ${file}`);
 }
 
 /** The services' last log lines, for a scenario that did not recover. */
