@@ -90,7 +90,7 @@ export async function composeProductService(
     metrics,
     options,
   });
-  const connected = await messaging.connect(config.amqp.url, [client.setup]);
+  const connected = await messaging.connect(config.amqp.urls, [client.setup]);
 
   const idempotencyKeys = new IdempotencyKeyRepository(sequelize);
   // Keys past their 24 h retention are no use to anyone: each replica sweeps (the DELETE is

@@ -16,9 +16,10 @@ import {
   type CommonConfig,
 } from '@shop/shared-runtime';
 
-export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
+export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
   amqp: {
-    url: string;
+    /** The broker's URL, or a cluster's nodes in the order they are tried. */
+    urls: string[];
     /** Topic exchange user-service publishes auth events on; each instance binds its own queue. */
     authEventsExchange: string;
     /** Topic exchange this service publishes its product events on. */
@@ -82,15 +83,15 @@ export const CONFIG_VARIABLES: readonly string[] = Object.freeze(
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const vars = validateEnv(schema, env);
-  const { amqpUrl, ...common } = commonConfigOf(vars);
+  const { amqpUrls, ...common } = commonConfigOf(vars);
 
   return deepFreeze({
     ...common,
     amqp: {
-      url: amqpUrl,
+      urls: amqpUrls,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
       productEventsExchange: vars.PRODUCT_EVENTS_EXCHANGE as string,
-      identities: brokerIdentitiesOf(vars, 'product-service', amqpUrl),
+      identities: brokerIdentitiesOf(vars, 'product-service', amqpUrls),
     },
     rpc: {
       queue: vars.AUTH_RPC_QUEUE as string,

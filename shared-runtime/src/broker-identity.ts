@@ -52,9 +52,9 @@ export function brokerUserOf(amqpUrl: string): string {
 export function brokerIdentitiesOf(
   vars: Record<string, unknown>,
   service: 'user-service' | 'product-service',
-  amqpUrl: string,
+  amqpUrls: readonly string[],
 ): BrokerIdentities {
-  const own = brokerUserOf(amqpUrl);
+  const own = brokerUserOf(amqpUrls.join(','));
   const ownKey = service === 'user-service' ? 'USER_SERVICE_BROKER_USER' : 'PRODUCT_SERVICE_BROKER_USER';
   const configuredOwn = vars[ownKey] as string | undefined;
   if (configuredOwn !== undefined && configuredOwn !== own) {

@@ -1,5 +1,7 @@
 import Joi from 'joi';
 
+import { redactUrl } from './redact-url';
+
 /** Raised when the environment is unusable; its message is the one line the service prints. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -51,8 +53,8 @@ export interface CommonConfig {
   env: 'development' | 'production' | 'test';
   http: HttpConfig;
   db: DatabaseConfig;
-  /** The broker's URL. */
-  amqpUrl: string;
+  /** The broker's URL, or a cluster's nodes' URLs in the order they are tried (`AMQP_URL` split on commas). */
+  amqpUrls: string[];
   log: { level: string };
   tracing: TracingConfig;
 }
@@ -89,6 +91,31 @@ function isExactOrigin(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+}
+
+/**
+ * `AMQP_URL`: one broker URL, or several comma-separated (a cluster's nodes, tried in turn). Each
+ * must be an amqp(s) URL with a host; the error names the bad one without its password.
+ */
+const amqpUrls = Joi.string().custom((value: string, helpers) => {
+  const urls = value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
+  if (urls.length === 0) return helpers.message({ custom: '{{#label}} must list at least one amqp:// URL' });
+  const bad = urls.find((url) => !isAmqpUrl(url));
+  if (bad !== undefined) {
+    return helpers.message({
+      custom: `{{#label}} must be amqp:// or amqps:// URLs with a host, comma-separated; got ${redactUrl(bad)}`,
+    });
+  }
+  return urls;
+});
+
+function isAmqpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && url.hostname.length > 0;
 }
 
 /** A queue or exchange name a variable may set: what RabbitMQ takes, without spaces. */
@@ -147,9 +174,7 @@ export function commonEnvKeys(defaults: CommonEnvDefaults): Joi.PartialSchemaMap
       .default(`postgres://postgres@localhost:5432/${defaults.database}`),
     MIGRATE_ON_START: Joi.boolean().truthy('1').falsy('0').default(true),
     DB_POOL_MAX: Joi.number().integer().min(2).max(100).default(10),
-    AMQP_URL: Joi.string()
-      .uri({ scheme: ['amqp', 'amqps'] })
-      .default('amqp://guest:guest@localhost:5672'),
+    AMQP_URL: amqpUrls.default(['amqp://guest:guest@localhost:5672']),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
     ...TRACING_ENV_KEYS,
   };
@@ -210,7 +235,7 @@ export function commonConfigOf(vars: Record<string, unknown>): CommonConfig {
       migrateOnStart: vars.MIGRATE_ON_START as boolean,
       poolMax: vars.DB_POOL_MAX as number,
     },
-    amqpUrl: vars.AMQP_URL as string,
+    amqpUrls: vars.AMQP_URL as string[],
     log: { level: vars.LOG_LEVEL as string },
     tracing: tracingConfigOf(vars),
   };

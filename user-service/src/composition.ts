@@ -108,6 +108,7 @@ export async function composeUserService(
   });
   const responder = new TokenValidationResponder({
     queue: config.amqp.rpcQueue,
+    queueType: config.amqp.rpcQueueType,
     prefetch: config.amqp.prefetch,
     validate: (token) => authService.validateToken(token),
     userId: config.amqp.identities.own,
@@ -115,7 +116,7 @@ export async function composeUserService(
     logger,
     observer: metrics.rpcServerObserver,
   });
-  const connected = await messaging.connect(config.amqp.url, [responder.setup]);
+  const connected = await messaging.connect(config.amqp.urls, [responder.setup]);
 
   // Revocations outlive their tokens only until the next sweep.
   const revocationPurge = runEvery(REVOCATION_PURGE_INTERVAL_MS, async () => {

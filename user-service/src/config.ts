@@ -20,14 +20,24 @@ import {
 export const SIGNING_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
+/** The queue types `AUTH_RPC_QUEUE_TYPE` takes (RabbitMQ's `x-queue-type`). */
+export const RPC_QUEUE_TYPES = ['quorum', 'classic'] as const;
+export type RpcQueueType = (typeof RPC_QUEUE_TYPES)[number];
+
 /** Shortest `SECRET_KEY` accepted in production, in characters (HS256 wants ≥ 256 bits). */
 export const MIN_SECRET_KEY_LENGTH = 32;
 
-export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
+export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
   amqp: {
-    url: string;
-    /** Queue the token-validation responder consumes. */
+    /** The broker's URL, or a cluster's nodes in the order they are tried. */
+    urls: string[];
+    /** Queue the token-validation responder consumes (and declares: user-service owns it). */
     rpcQueue: string;
+    /**
+     * Its type: `quorum` (replicated, survives a node; the default) or `classic` (on one node).
+     * Chosen from the cluster bench, docs/benchmarks.md.
+     */
+    rpcQueueType: RpcQueueType;
     /** Unacknowledged RPC requests one instance works on at once. */
     prefetch: number;
     /** Topic exchange user-service publishes its events on (`auth.token_revoked`, `user.deactivated`). */
@@ -97,6 +107,9 @@ const schema = Joi.object({
     developmentCorsOrigins: PRODUCT_DOCS_LOCAL_ORIGINS,
   }),
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
+  AUTH_RPC_QUEUE_TYPE: Joi.string()
+    .valid(...RPC_QUEUE_TYPES)
+    .default('quorum'),
   AUTH_RPC_PREFETCH: Joi.number().integer().min(1).max(1000).default(64),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
   ...brokerIdentityEnvKeys(),
@@ -147,14 +160,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ALGORITHM: SigningAlgorithm;
   };
   const secretKeyGenerated = vars.SECRET_KEY === undefined;
-  const { amqpUrl, ...common } = commonConfigOf(vars);
-  const identities = brokerIdentitiesOf(vars, 'user-service', amqpUrl);
+  const { amqpUrls, ...common } = commonConfigOf(vars);
+  const identities = brokerIdentitiesOf(vars, 'user-service', amqpUrls);
 
   return deepFreeze({
     ...common,
     amqp: {
-      url: amqpUrl,
+      urls: amqpUrls,
       rpcQueue: vars.AUTH_RPC_QUEUE as string,
+      rpcQueueType: vars.AUTH_RPC_QUEUE_TYPE as RpcQueueType,
       prefetch: vars.AUTH_RPC_PREFETCH as number,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,
       identities,

@@ -79,6 +79,9 @@ export interface TokenValidationStats {
   errorReplies: number;
 }
 
+/** Timeouts in a row, with no reply at all between them, after which a fresh channel is used. */
+const SILENT_TIMEOUTS_BEFORE_NEW_CHANNEL = 5;
+
 interface PendingCall {
   /** The channel the request went out on: its replies can only come back there. */
   channel: Channel;
@@ -118,9 +121,16 @@ export class TokenValidationClient implements TokenValidator {
     errorReplies: 0,
   };
   private channel: Channel | undefined;
-  /** The connection {@link channel} is on: the health probe opens its passive check there. */
+  /**
+   * The connection {@link channel} is on: the health probe opens its passive check there, and a
+   * channel that stopped getting replies is replaced by a fresh one on it.
+   */
   private model: ChannelModel | undefined;
   private closed = false;
+  /** Timeouts in a row on the current channel, with no reply or return between them. */
+  private silentTimeouts = 0;
+  /** Channels this client closed itself to replace them: their close is not a lost connection. */
+  private readonly replaced = new WeakSet<Channel>();
 
   constructor(deps: TokenValidationClientDeps) {
     this.queue = deps.queue;
@@ -134,6 +144,7 @@ export class TokenValidationClient implements TokenValidator {
 
   /** The broker connection's `setup`: runs after every (re)connect, so the channel comes back. */
   readonly setup = async (model: ChannelModel): Promise<void> => {
+    this.model = model;
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => {
       this.logger.warn({ err: error.message }, 'RPC channel error');
@@ -158,7 +169,7 @@ export class TokenValidationClient implements TokenValidator {
       return;
     }
     this.channel = channel;
-    this.model = model;
+    this.silentTimeouts = 0;
     this.logger.info('ready to validate tokens');
   };
 
@@ -216,6 +227,7 @@ export class TokenValidationClient implements TokenValidator {
         if (!this.pending.delete(correlationId)) return;
         this.counters.timeouts += 1;
         reject(this.failure(`The authentication service did not answer within ${this.timeoutMs} ms.`, 'timeout'));
+        this.onSilentTimeout(channel);
       }, this.timeoutMs);
       this.pending.set(correlationId, { channel, resolve, reject, timer });
 
@@ -313,6 +325,7 @@ export class TokenValidationClient implements TokenValidator {
       );
       return;
     }
+    this.silentTimeouts = 0;
     const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
     if (!call) {
       this.counters.lateOrUnknownReplies += 1;
@@ -344,6 +357,7 @@ export class TokenValidationClient implements TokenValidator {
 
   /** A mandatory request no queue took: no responder has declared the queue. */
   private onReturn(message: Message): void {
+    this.silentTimeouts = 0;
     const correlationId = (message.properties as { correlationId?: unknown }).correlationId;
     const call = typeof correlationId === 'string' ? this.settle(correlationId) : undefined;
     const { replyText } = message.fields as { replyText?: unknown };
@@ -354,11 +368,42 @@ export class TokenValidationClient implements TokenValidator {
   private onChannelClosed(channel: Channel, model: ChannelModel): void {
     if (this.channel === channel) this.channel = undefined;
     this.failPending((call) => call.channel === channel, 'The connection to the authentication service was lost.');
-    if (this.closed) return;
+    if (this.closed || this.replaced.has(channel)) return;
     // When only the channel died, the connection is still up and recovery would never run
     // setup again: closing the connection makes it reconnect and reopen a clean channel.
     this.logger.warn('RPC channel closed; reconnecting');
     void model.close().catch(() => undefined);
+  }
+
+  /**
+   * After {@link SILENT_TIMEOUTS_BEFORE_NEW_CHANNEL} timeouts in a row with nothing at all coming
+   * back, the requests go out on a fresh channel of the same connection. RabbitMQ 3.10 can leave
+   * a channel that first published to a quorum queue during its leader election publishing into
+   * the void for good (seen in the cluster fault test: every request of that channel lost, the
+   * other instances' fine); a new channel starts from the queue's current leader. The
+   * connection stays, so the validation cache is not flushed; while user-service is really
+   * down this costs a channel every few timeouts, nothing more.
+   */
+  private onSilentTimeout(channel: Channel): void {
+    if (this.channel !== channel) return;
+    this.silentTimeouts += 1;
+    const model = this.model;
+    if (this.silentTimeouts < SILENT_TIMEOUTS_BEFORE_NEW_CHANNEL || !model || this.closed) return;
+    this.logger.warn(
+      { timeouts: this.silentTimeouts },
+      'no reply to the last token checks on this channel; sending them on a new channel',
+    );
+    this.replaced.add(channel);
+    this.channel = undefined;
+    this.silentTimeouts = 0;
+    void channel.close().catch(() => undefined);
+    this.setup(model).catch((error: unknown) => {
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not open a new RPC channel',
+      );
+      void model.close().catch(() => undefined);
+    });
   }
 
   /** Removes a pending call and stops its timer; undefined when it was already settled. */

@@ -259,3 +259,63 @@ test('close() → pending calls fail with 503 and the connection is not recycled
   t.is(model.closes, 0);
   await t.throwsAsync(client.validate('b', context), { instanceOf: ServiceUnavailableError });
 });
+
+/** A connection that opens a new fake channel each time, as amqplib does. */
+class ChannelFactoryModel extends EventEmitter {
+  readonly channels: FakeChannel[] = [];
+  closes = 0;
+  createChannel() {
+    const channel = new FakeChannel();
+    this.channels.push(channel);
+    return Promise.resolve(channel);
+  }
+  close() {
+    this.closes += 1;
+    return Promise.resolve();
+  }
+}
+
+test('5 timeouts in a row with nothing coming back → the next requests go out on a new channel of the same connection', async (t) => {
+  const model = new ChannelFactoryModel();
+  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 20, logger });
+  await client.setup(model as unknown as ChannelModel);
+  const [first] = model.channels;
+
+  for (let index = 0; index < 4; index += 1) {
+    await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
+  }
+  t.is(model.channels.length, 1, 'four silent timeouts: still the same channel');
+  await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
+  await waitForChannels(model, 2);
+
+  const second = model.channels[1];
+  const call = client.validate('tok', context);
+  second?.reply(second.lastCorrelationId(), valid);
+  t.like(await call, { userId: 3 });
+  t.is(first?.published.length, 5);
+  t.is(second?.published.length, 1);
+  t.is(model.closes, 0, 'the connection stays (the validation cache is not flushed)');
+});
+
+test('a reply between timeouts → the channel is kept', async (t) => {
+  const model = new ChannelFactoryModel();
+  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 20, logger });
+  await client.setup(model as unknown as ChannelModel);
+  const [channel] = model.channels;
+
+  for (let round = 0; round < 2; round += 1) {
+    for (let index = 0; index < 4; index += 1) {
+      await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
+    }
+    const call = client.validate('tok', context);
+    channel?.reply(channel.lastCorrelationId(), valid);
+    await call;
+  }
+  t.is(model.channels.length, 1);
+});
+
+async function waitForChannels(model: ChannelFactoryModel, count: number): Promise<void> {
+  for (let attempt = 0; attempt < 100 && model.channels.length < count; attempt += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -27,14 +27,23 @@ export class EventTap {
 
   /**
    * Declares `exchange` (topic, durable, as the services do) and binds `queue` to it with
-   * `bindingKey`. Call {@link consume} to start reading (after a broker restart, open a new tap
+   * `bindingKey`; `queueType: 'quorum'` makes the queue one that outlives a cluster node. Call {@link consume} to start reading (after a broker restart, open a new tap
    * on the same queue).
    */
-  static async open(amqpUrl: string, exchange: string, queue: string, bindingKey = '#'): Promise<EventTap> {
+  static async open(
+    amqpUrl: string,
+    exchange: string,
+    queue: string,
+    bindingKey = '#',
+    options: { queueType?: 'classic' | 'quorum' } = {},
+  ): Promise<EventTap> {
     const connection = await connect(amqpUrl);
     const channel = await connection.createChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
-    await channel.assertQueue(queue, { durable: true });
+    await channel.assertQueue(queue, {
+      durable: true,
+      ...(options.queueType ? { arguments: { 'x-queue-type': options.queueType } } : {}),
+    });
     await channel.bindQueue(queue, exchange, bindingKey);
     return new EventTap(connection, channel, queue);
   }

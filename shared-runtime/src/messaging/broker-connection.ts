@@ -2,7 +2,7 @@ import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib
 import { hostname } from 'node:os';
 
 import type { Logger } from '../logger';
-import { redactUrl } from '../redact-url';
+import { BrokerAddresses } from './broker-addresses';
 
 export type { ChannelModel, RecoveringChannelModel };
 
@@ -20,7 +20,11 @@ export function setupAll(setups: readonly BrokerSetup[]): BrokerSetup {
 }
 
 export interface BrokerConnectionOptions {
-  url: string;
+  /**
+   * The broker's URL, or a cluster's nodes: tried in this order, the next one after a failed
+   * attempt or a lost connection (so a client leaves a dead node), round again after the last.
+   */
+  urls: readonly string[];
   /** Shown as the connection's name in the RabbitMQ management UI. */
   connectionName: string;
   logger: Logger;
@@ -48,13 +52,13 @@ export function instanceQueueName(service: string, purpose: string): string {
 
 /**
  * Opens a named connection that reconnects by itself (exponential backoff with jitter,
- * capped at 10 s) and re-runs `setup` after every reconnect. Resolves at once: the service
- * starts while the broker is still down and reports it through /health.
+ * capped at 10 s, each attempt to the next of `urls`) and re-runs `setup` after every reconnect.
+ * Resolves at once: the service starts while the broker is still down and reports it through /health.
  */
 export async function connectToBroker(options: BrokerConnectionOptions): Promise<RecoveringChannelModel> {
   const { logger } = options;
-  const where = redactUrl(options.url);
-  const connection = await connect(options.url, {
+  const addresses = new BrokerAddresses(options.urls);
+  const connection = await connect(addresses.target, {
     // Without noDelay, Nagle's algorithm holds small RPC frames back ~40 ms (measured).
     noDelay: true,
     clientProperties: { connection_name: options.connectionName },
@@ -66,27 +70,33 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
       maxRetries: Infinity,
       waitForConnect: false,
       setup: guardedSetup(options.setup, (error) => {
-        logger.warn({ broker: where, err: error.message }, 'lost the RabbitMQ connection while setting it up');
+        logger.warn(
+          { broker: addresses.current, err: error.message },
+          'lost the RabbitMQ connection while setting it up',
+        );
       }),
     },
   });
   let connectedBefore = false;
   connection.on('connect', () => {
-    logger.info({ broker: where }, connectedBefore ? 'reconnected to RabbitMQ' : 'connected to RabbitMQ');
+    logger.info({ broker: addresses.current }, connectedBefore ? 'reconnected to RabbitMQ' : 'connected to RabbitMQ');
     if (connectedBefore) options.onReconnect?.();
     connectedBefore = true;
   });
+  // Both events come before the next attempt is scheduled: that attempt goes to the next address.
   connection.on('disconnect', (error: Error) => {
-    logger.warn({ broker: where, err: error.message }, 'lost the RabbitMQ connection; reconnecting');
+    logger.warn({ broker: addresses.current, err: error.message }, 'lost the RabbitMQ connection; reconnecting');
+    addresses.advance();
   });
   connection.on('connect-failed', (error: Error) => {
     logger.warn(
-      { broker: where, err: error.message },
+      { broker: addresses.current, err: error.message },
       'cannot reach RabbitMQ; is it running (rabbitmq-server, or docker compose up rabbitmq)?',
     );
+    addresses.advance();
   });
   connection.on('error', (error: Error) => {
-    logger.warn({ broker: where, err: error.message }, 'RabbitMQ connection error');
+    logger.warn({ broker: addresses.current, err: error.message }, 'RabbitMQ connection error');
   });
   return connection;
 }
@@ -98,11 +108,22 @@ export async function connectToBroker(options: BrokerConnectionOptions): Promise
  * the whole process would exit. With the listener the setup fails instead and recovery retries.
  * Once setup has succeeded the listener goes (recovery's takes over in the same turn); after a
  * failed one it stays, since amqplib may still report on the connection it is closing.
+ *
+ * A connection that closed while setup ran fails the setup even when setup itself resolved (a
+ * component that retries its channel in the background does): recovery would otherwise adopt a
+ * dead connection, never see its `close`, and believe itself connected for good.
  */
 function guardedSetup(setup: BrokerSetup, onError: (error: Error) => void): BrokerSetup {
   return async (model) => {
+    let closedDuringSetup: Error | undefined;
+    const onClose = (error?: Error) => {
+      closedDuringSetup = error ?? new Error('the connection closed while it was being set up');
+    };
     model.on('error', onError);
+    model.once('close', onClose);
     await setup(model);
+    model.removeListener('close', onClose);
+    if (closedDuringSetup) throw closedDuringSetup;
     model.removeListener('error', onError);
   };
 }

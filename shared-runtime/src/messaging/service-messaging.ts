@@ -38,12 +38,12 @@ export interface ServiceMessaging {
   readonly relay: OutboxRelay;
   readonly authEvents: AuthEventsSubscriber;
   /**
-   * Opens the service's one broker connection. After every (re)connect the auth-events
+   * Opens the service's one broker connection (to the first of `urls` that answers). After every (re)connect the auth-events
    * subscriber's setup runs first (its flush then precedes anything the other components take),
    * then `setups` in their order (the RPC responder or client), then the relay's. Starts the
    * relay and the outbox purge. Resolves at once: the connection comes up in the background.
    */
-  connect(url: string, setups: readonly BrokerSetup[]): Promise<MessagingRuntime>;
+  connect(urls: readonly string[], setups: readonly BrokerSetup[]): Promise<MessagingRuntime>;
   /**
    * Stops consuming auth events, stops the relay after one last pass (so the events of the last
    * requests go out now), then closes the connection. Stop the service's own components on the
@@ -109,10 +109,10 @@ export function createServiceMessaging(options: {
     outbox: events.outbox,
     relay: events.relay,
     authEvents,
-    async connect(url, setups) {
+    async connect(urls, setups) {
       const name = options.options?.connectionName ?? connectionName(service);
       broker = await connectToBroker({
-        url,
+        urls,
         connectionName: name,
         setup: setupAll([authEvents.setup, ...setups, events.relay.setup]),
         logger,

@@ -49,7 +49,7 @@ async function startSubscriber(label: string) {
   });
   let connects = 0;
   const broker: RecoveringChannelModel = await connectToBroker({
-    url: ctx.env.amqpUrl,
+    urls: [ctx.env.amqpUrl],
     connectionName: `shared-runtime.test.${ctx.env.runId}.subscriber${subscribers}`,
     setup: subscriber.setup,
     logger,

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 import { TcpProxy, waitUntil } from '@shop/test-harness';
 
@@ -9,11 +9,25 @@ import { lineCollector } from '../helpers/http';
 
 const ctx = useTestEnvironment();
 
-test('connectToBroker: the connection lost while its setup runs → no uncaught error; the setup fails, runs again on a new connection, and it comes up', async (t) => {
-  // The broker through a proxy of this test's own: cutting it loses this connection alone.
+/** The broker through a proxy of this test's own: cutting it loses this test's connection alone. */
+async function proxiedBroker(t: ExecutionContext): Promise<TcpProxy> {
   const broker = new URL(ctx.env.amqpUrl);
   const proxy = await TcpProxy.start({ targetHost: broker.hostname, targetPort: Number(broker.port || 5672) });
   t.teardown(() => proxy.close());
+  return proxy;
+}
+
+/** A gate the first setup waits at, so a test can cut the connection while that setup runs. */
+function firstSetupGate(): { held: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { held, release };
+}
+
+test('connectToBroker: the connection lost while its setup runs → no uncaught error; the setup fails, runs again on a new connection, and it comes up', async (t) => {
+  const proxy = await proxiedBroker(t);
   const lines: string[] = [];
   const logger = createLogger({
     level: 'warn',
@@ -22,19 +36,16 @@ test('connectToBroker: the connection lost while its setup runs → no uncaught 
     destination: lineCollector(lines),
   });
   let setups = 0;
-  let releaseFirstSetup = (): void => undefined;
-  const firstSetupHeld = new Promise<void>((resolve) => {
-    releaseFirstSetup = resolve;
-  });
+  const gate = firstSetupGate();
   let connects = 0;
 
   const connection = await connectToBroker({
-    url: proxy.proxiedUrl(ctx.env.amqpUrl),
+    urls: [proxy.proxiedUrl(ctx.env.amqpUrl)],
     connectionName: `shared-runtime.test.setup-guard.${ctx.env.runId}`,
     logger,
     setup: async (model) => {
       setups += 1;
-      if (setups === 1) await firstSetupHeld;
+      if (setups === 1) await gate.held;
       // As every real setup does: open a channel (on the lost connection this fails).
       const channel = await model.createChannel();
       await channel.close();
@@ -54,9 +65,46 @@ test('connectToBroker: the connection lost while its setup runs → no uncaught 
     'the loss to be logged',
   );
   proxy.restore();
-  releaseFirstSetup();
+  gate.release();
   await waitUntil(() => connects === 1, 'the connection to come up');
 
   t.true(setups >= 2, `setup ran ${setups} times`);
   t.is(connects, 1);
+});
+
+test('connectToBroker: the connection lost while a setup that does not fail runs → it is not adopted; a new one comes up', async (t) => {
+  const proxy = await proxiedBroker(t);
+  const logger = createLogger({ level: 'silent', service: 'test-service', version: 'test' });
+  let setups = 0;
+  const gate = firstSetupGate();
+  const connection = await connectToBroker({
+    urls: [proxy.proxiedUrl(ctx.env.amqpUrl)],
+    connectionName: `shared-runtime.test.setup-closed.${ctx.env.runId}`,
+    logger,
+    // As a component that retries its channel in the background does: it resolves whatever happened.
+    setup: async (model) => {
+      setups += 1;
+      if (setups === 1) await gate.held;
+      await model.createChannel().then(
+        (channel) => channel.close(),
+        () => undefined,
+      );
+    },
+  });
+  t.teardown(() => connection.close().catch(() => undefined));
+  let connects = 0;
+  connection.on('connect', () => {
+    connects += 1;
+  });
+  await waitUntil(() => setups === 1, 'the first setup to start');
+
+  proxy.cut();
+  proxy.restore();
+  gate.release();
+  await waitUntil(() => connects === 1, 'a connection to come up');
+
+  t.true(setups >= 2, `setup ran ${setups} times: the first connection was not adopted`);
+  const channel = await connection.createChannel();
+  await channel.close();
+  t.pass('the adopted connection works');
 });

@@ -62,7 +62,7 @@ async function startRelay(
   });
   relays += 1;
   const broker = await connectToBroker({
-    url: ctx.env.amqpUrl,
+    urls: [ctx.env.amqpUrl],
     connectionName: `shared-runtime.test.${ctx.env.runId}.relay${relays}`,
     setup: relay.setup,
     logger,

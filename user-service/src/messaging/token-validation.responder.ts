@@ -12,6 +12,7 @@ import {
 } from '@shop/shared-contracts';
 import { type HealthCheck, type Logger, probe, runWithTraceContext } from '@shop/shared-runtime';
 
+import type { RpcQueueType } from '../config';
 import type { RpcServerObserver, RpcServerOutcome } from '../metrics';
 import type { TokenValidation } from '../services/auth.service';
 import { SERVICE_NAME } from '../service-info';
@@ -19,6 +20,8 @@ import { DeliveryAcks } from './delivery-acks';
 
 export interface TokenValidationResponderDeps {
   queue: string;
+  /** The queue's `x-queue-type` when this responder declares it. */
+  queueType: RpcQueueType;
   /** Requests one instance works on at once; the broker holds the rest for other instances. */
   prefetch: number;
   validate: (token: string) => Promise<TokenValidation>;
@@ -42,6 +45,7 @@ export interface TokenValidationResponderDeps {
  */
 export class TokenValidationResponder {
   private readonly queue: string;
+  private readonly queueType: RpcQueueType;
   private readonly prefetch: number;
   private readonly validate: (token: string) => Promise<TokenValidation>;
   private readonly userId: string;
@@ -51,12 +55,15 @@ export class TokenValidationResponder {
 
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
+  /** Set while the queue exists with another type than configured: /health says so. */
+  private typeMismatch: string | undefined;
   private stopping = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(deps: TokenValidationResponderDeps) {
     this.queue = deps.queue;
+    this.queueType = deps.queueType;
     this.prefetch = deps.prefetch;
     this.validate = deps.validate;
     this.userId = deps.userId;
@@ -103,7 +110,12 @@ export class TokenValidationResponder {
           if (!channel || !this.consumerTag) throw new Error('not connected to RabbitMQ');
           await channel.checkQueue(this.queue);
         }, 2000);
-        return { ...status, queue: this.queue, consumer: this.isConsuming ? 'attached' : 'detached' };
+        return {
+          ...status,
+          queue: this.queue,
+          consumer: this.isConsuming ? 'attached' : 'detached',
+          ...(this.typeMismatch ? { warning: this.typeMismatch } : {}),
+        };
       },
     };
   }
@@ -127,7 +139,7 @@ export class TokenValidationResponder {
   private async attach(channel: Channel, model: ChannelModel, acks: DeliveryAcks): Promise<void> {
     // Declared on every (re)connect: the requester publishes with `mandatory`, so the queue
     // must exist whenever a responder is up.
-    await channel.assertQueue(this.queue, { durable: true });
+    await this.declareQueue(model);
     const { consumerTag } = await channel.consume(this.queue, (message) => {
       if (message === null) {
         // The broker cancelled us (queue deleted): declare it again and resume.
@@ -144,6 +156,32 @@ export class TokenValidationResponder {
     });
     this.consumerTag = consumerTag;
     this.logger.info('consuming token-validation requests');
+  }
+
+  /**
+   * Declares the queue with its configured type, on a channel of its own: RabbitMQ cannot change
+   * the type of an existing queue and refuses with PRECONDITION_FAILED, closing the channel that
+   * asked. Then the queue is used as it is (consuming works whatever its type), with one clear
+   * error line and a warning in /health, instead of a reconnect loop that would stop token
+   * checks altogether.
+   */
+  private async declareQueue(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    // The refusal is also emitted as a channel error; it is reported below.
+    channel.on('error', () => undefined);
+    try {
+      await channel.assertQueue(this.queue, { durable: true, arguments: { 'x-queue-type': this.queueType } });
+      this.typeMismatch = undefined;
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      this.typeMismatch =
+        `queue ${this.queue} exists with another type than AUTH_RPC_QUEUE_TYPE=${this.queueType}; ` +
+        'it is used as it is. To change its type, delete the queue while no responder runs (requests ' +
+        'waiting in it are lost; their callers get 503), or set AUTH_RPC_QUEUE_TYPE to its type.';
+      this.logger.error({ err: error.message, configured_type: this.queueType }, this.typeMismatch);
+      return;
+    }
+    await channel.close().catch(() => undefined);
   }
 
   private async handle(channel: Channel, acks: DeliveryAcks, message: ConsumeMessage): Promise<void> {
@@ -232,6 +270,11 @@ export class TokenValidationResponder {
       return { error: { code: 'internal', message: 'Token validation failed; retry later.' } };
     }
   }
+}
+
+/** RabbitMQ's 406: a declaration whose arguments differ from the existing queue's. */
+function isPreconditionFailed(error: unknown): error is Error & { code: number } {
+  return error instanceof Error && (error as { code?: unknown }).code === 406;
 }
 
 function outcomeOf(reply: ValidateTokenReply): RpcServerOutcome {

@@ -10,7 +10,11 @@ test('loadConfig → the contract defaults, with a generated secret outside prod
     env: 'development',
     http: { port: 8001, bodyLimitBytes: 102_400 },
     db: { url: 'postgres://postgres@localhost:5432/user_service_db', migrateOnStart: true },
-    amqp: { url: 'amqp://guest:guest@localhost:5672', rpcQueue: 'auth.validate_token' },
+    amqp: {
+      urls: ['amqp://guest:guest@localhost:5672'],
+      rpcQueue: 'auth.validate_token',
+      rpcQueueType: 'quorum',
+    },
     auth: { algorithm: 'HS256', accessTokenTtlSeconds: 1800, bcryptRounds: 12, secretKeyGenerated: true },
     log: { level: 'info' },
   });
@@ -36,6 +40,13 @@ test('loadConfig → every bad variable is named in one line', (t) => {
   t.notRegex(error.message, /\n/);
   for (const name of ['PORT', 'ALGORITHM', 'MIGRATE_ON_START', 'DATABASE_URL'])
     t.regex(error.message, new RegExp(name));
+});
+
+test('loadConfig → AMQP_URL lists cluster nodes; AUTH_RPC_QUEUE_TYPE is quorum or classic', (t) => {
+  const config = loadConfig({ AMQP_URL: 'amqp://a:5672,amqps://b:5671', AUTH_RPC_QUEUE_TYPE: 'classic' });
+  t.deepEqual(config.amqp.urls, ['amqp://a:5672', 'amqps://b:5671']);
+  t.is(config.amqp.rpcQueueType, 'classic');
+  t.throws(() => loadConfig({ AUTH_RPC_QUEUE_TYPE: 'stream' }), { message: /AUTH_RPC_QUEUE_TYPE must be one of/ });
 });
 
 test('loadConfig → MIGRATE_ON_START=false and RATE_LIMIT_PER_MINUTE=0 are honoured', (t) => {

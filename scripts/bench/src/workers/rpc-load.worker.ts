@@ -47,7 +47,7 @@ async function projectRequester(spec: RpcLoadSpec): Promise<Requester> {
     logger,
   });
   const broker = await connectToBroker({
-    url: spec.amqpUrl,
+    urls: [spec.amqpUrl],
     connectionName: 'bench-requester',
     setup: client.setup,
     logger,
