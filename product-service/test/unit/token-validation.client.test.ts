@@ -277,7 +277,13 @@ class ChannelFactoryModel extends EventEmitter {
 
 test('5 timeouts in a row with nothing coming back → the next requests go out on a new channel of the same connection', async (t) => {
   const model = new ChannelFactoryModel();
-  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 20, logger });
+  const client = new TokenValidationClient({
+    queue: 'auth.q',
+    timeoutMs: 20,
+    logger,
+    userId: 'guest',
+    responderUserId: 'guest',
+  });
   await client.setup(model as unknown as ChannelModel);
   const [first] = model.channels;
 
@@ -299,7 +305,13 @@ test('5 timeouts in a row with nothing coming back → the next requests go out 
 
 test('a reply between timeouts → the channel is kept', async (t) => {
   const model = new ChannelFactoryModel();
-  const client = new TokenValidationClient({ queue: 'auth.q', timeoutMs: 20, logger });
+  const client = new TokenValidationClient({
+    queue: 'auth.q',
+    timeoutMs: 20,
+    logger,
+    userId: 'guest',
+    responderUserId: 'guest',
+  });
   await client.setup(model as unknown as ChannelModel);
   const [channel] = model.channels;
 

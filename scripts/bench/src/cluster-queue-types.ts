@@ -129,7 +129,13 @@ async function measureFailover(
   token: string,
 ): Promise<Failover> {
   const logger = createLogger({ level: 'silent', service: 'bench-requester', version: '0' });
-  const client = new TokenValidationClient({ queue, timeoutMs: TIMEOUT_MS, logger });
+  const client = new TokenValidationClient({
+    queue,
+    timeoutMs: TIMEOUT_MS,
+    logger,
+    userId: 'guest',
+    responderUserId: 'guest',
+  });
   const broker = await connectToBroker({
     urls: urls.map((candidate) => candidate.amqpUrl),
     connectionName: 'bench-cluster-requester',

@@ -32,14 +32,14 @@ const SERVICES = {
     variables: USER_VARIABLES,
     load: (env: Record<string, string>) => {
       const config = loadUserConfig(env);
-      return { port: config.http.port, rpcQueue: config.amqp.rpcQueue, amqpUrl: config.amqp.url };
+      return { port: config.http.port, rpcQueue: config.amqp.rpcQueue, amqpUrl: config.amqp.urls.join(',') };
     },
   },
   'product-service': {
     variables: PRODUCT_VARIABLES,
     load: (env: Record<string, string>) => {
       const config = loadProductConfig(env);
-      return { port: config.http.port, rpcQueue: config.rpc.queue, amqpUrl: config.amqp.url };
+      return { port: config.http.port, rpcQueue: config.rpc.queue, amqpUrl: config.amqp.urls.join(',') };
     },
   },
 } as const;
