@@ -281,8 +281,7 @@ test('5 timeouts in a row with nothing coming back → the next requests go out 
     queue: 'auth.q',
     timeoutMs: 20,
     logger,
-    userId: 'guest',
-    responderUserId: 'guest',
+    ...IDENTITIES,
   });
   await client.setup(model as unknown as ChannelModel);
   const [first] = model.channels;
@@ -309,8 +308,7 @@ test('a reply between timeouts → the channel is kept', async (t) => {
     queue: 'auth.q',
     timeoutMs: 20,
     logger,
-    userId: 'guest',
-    responderUserId: 'guest',
+    ...IDENTITIES,
   });
   await client.setup(model as unknown as ChannelModel);
   const [channel] = model.channels;
