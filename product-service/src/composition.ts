@@ -3,7 +3,13 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import type { Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
-import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
+import {
+  FlowControl,
+  createServiceMessaging,
+  withFlowControl,
+  type MessagingOptions,
+  type MessagingRuntime,
+} from '@shop/shared-runtime/messaging';
 
 import { createApp } from './app';
 import type { Config } from './config';
@@ -59,12 +65,16 @@ export async function composeProductService(
     sequelize,
     collectProcessMetrics: options.collectProcessMetrics,
   });
+  // Shared by the RPC client (fails fast while the broker blocks us) and the messaging (which
+  // feeds it from the connection and pauses the relay).
+  const flowControl = new FlowControl();
   const client = new TokenValidationClient({
     queue: config.rpc.queue,
     timeoutMs: config.rpc.timeoutMs,
     maxPending: config.rpc.maxPending,
     logger,
     observer: metrics.rpcClientObserver,
+    flowControl,
   });
   metrics.trackPendingCalls(() => client.pendingCount);
   // Every write goes through the cache, also with AUTH_CACHE_TTL_MS=0: concurrent checks of one
@@ -85,6 +95,7 @@ export async function composeProductService(
     logger,
     metrics,
     options,
+    flowControl,
   });
   const connected = await messaging.connect(config.amqp.url, [client.setup]);
 
@@ -99,7 +110,11 @@ export async function composeProductService(
       events: messaging.relay,
     }),
     tokenValidator: options.tokenValidator ?? cache,
-    healthChecks: [databaseHealthCheck(sequelize), client.healthCheck(), messaging.authEvents.healthCheck()],
+    healthChecks: [
+      databaseHealthCheck(sequelize),
+      withFlowControl(client.healthCheck(), flowControl),
+      messaging.authEvents.healthCheck(),
+    ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
   });

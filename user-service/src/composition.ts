@@ -3,7 +3,12 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import { runEvery, type Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
-import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
+import {
+  createServiceMessaging,
+  withFlowControl,
+  type MessagingOptions,
+  type MessagingRuntime,
+} from '@shop/shared-runtime/messaging';
 
 import { createApp } from './app';
 import type { Config } from './config';
@@ -128,7 +133,11 @@ export async function composeUserService(
     config,
     logger,
     authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), messaging.authEvents.healthCheck()],
+    healthChecks: [
+      databaseHealthCheck(sequelize),
+      withFlowControl(responder.healthCheck(), messaging.flowControl),
+      messaging.authEvents.healthCheck(),
+    ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
   });

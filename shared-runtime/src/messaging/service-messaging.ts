@@ -7,6 +7,7 @@ import type { ServiceMetrics } from '../metrics';
 import { AuthEventsSubscriber, type AuthEventsCache } from './auth-events.subscriber';
 import { connectToBroker, connectionName, instanceQueueName, setupAll, type BrokerSetup } from './broker-connection';
 import { createEventOutbox } from './event-outbox';
+import { FlowControl, watchConnectionFlow, type FlowState } from './flow-control';
 import type { OutboxRelay } from './outbox-relay';
 
 /** What a composition root may set on a service's messaging; production passes nothing. */
@@ -29,6 +30,8 @@ export interface MessagingRuntime {
   broker: RecoveringChannelModel;
   /** The connection's name, as the management UI shows it. */
   connectionName: string;
+  /** Whether the broker lets this process publish right now (memory or disk alarms). */
+  flowControl: FlowControl;
 }
 
 /** A service's messaging, built before its services (which record events) and connected after them. */
@@ -36,6 +39,8 @@ export interface ServiceMessaging {
   readonly outbox: OutboxRepository;
   readonly relay: OutboxRelay;
   readonly authEvents: AuthEventsSubscriber;
+  /** Whether the connection may publish now; the relay pauses while it may not. */
+  readonly flowControl: FlowControl;
   /**
    * Opens the service's one broker connection. After every (re)connect the auth-events
    * subscriber's setup runs first (its flush then precedes anything the other components take),
@@ -69,14 +74,25 @@ export function createServiceMessaging(options: {
   logger: Logger;
   metrics: ServiceMetrics;
   options?: MessagingOptions;
+  /**
+   * The connection's flow-control state, when components built before the messaging (an RPC
+   * client) read it too; a new one otherwise.
+   */
+  flowControl?: FlowControl;
 }): ServiceMessaging {
   const { service, logger, metrics } = options;
+  const flowControl = options.flowControl ?? new FlowControl();
+  flowControl.onChange((state, previous) => {
+    logFlowChange(logger, state, previous);
+  });
+  metrics.trackFlowControl(flowControl);
   const events = createEventOutbox({
     sequelize: options.sequelize,
     exchange: options.eventsExchange,
     appId: service,
     logger,
     metrics,
+    flowControl,
   });
   // Every instance must see every auth event, so each consumes from a queue of its own.
   const authEvents = new AuthEventsSubscriber({
@@ -91,6 +107,7 @@ export function createServiceMessaging(options: {
     outbox: events.outbox,
     relay: events.relay,
     authEvents,
+    flowControl,
     async connect(url, setups) {
       const name = options.options?.connectionName ?? connectionName(service);
       broker = await connectToBroker({
@@ -102,8 +119,9 @@ export function createServiceMessaging(options: {
           metrics.brokerReconnects.inc();
         },
       });
+      watchConnectionFlow(broker, flowControl);
       events.start();
-      return { authEvents, relay: events.relay, outbox: events.outbox, broker, connectionName: name };
+      return { authEvents, relay: events.relay, outbox: events.outbox, broker, connectionName: name, flowControl };
     },
     async close() {
       await authEvents.close();
@@ -111,4 +129,16 @@ export function createServiceMessaging(options: {
       await broker?.close().catch(() => undefined);
     },
   };
+}
+
+/** One line per change: a block at warn with the broker's reason, its end at info with its length. */
+function logFlowChange(logger: Logger, state: FlowState, previous: FlowState): void {
+  if (state.blocked) {
+    logger.warn(
+      { cause: state.cause, reason: state.reason },
+      'RabbitMQ is not accepting our messages; token checks fail at once and the outbox waits',
+    );
+  } else if (previous.blocked) {
+    logger.info({ blocked_ms: Date.now() - previous.since.getTime() }, 'RabbitMQ accepts our messages again');
+  }
 }
