@@ -3,6 +3,7 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import type { Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
+import { startLoadShedder } from '@shop/shared-runtime/http';
 import {
   FlowControl,
   createServiceMessaging,
@@ -99,6 +100,7 @@ export async function composeProductService(
   });
   const connected = await messaging.connect(config.amqp.url, [client.setup]);
 
+  const loadShedder = startLoadShedder(config.loadShedding, logger, metrics);
   let acceptingTraffic = true;
   const app = createApp({
     config,
@@ -117,6 +119,7 @@ export async function composeProductService(
     ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
+    loadShedder,
   });
 
   return {
@@ -129,6 +132,7 @@ export async function composeProductService(
       acceptingTraffic = false;
     },
     async close() {
+      loadShedder.stop();
       // Fails what still waits for a reply: the connection goes next.
       await client.close();
       await messaging.close();

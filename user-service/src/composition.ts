@@ -3,6 +3,7 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import { runEvery, type Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
+import { startLoadShedder } from '@shop/shared-runtime/http';
 import {
   createServiceMessaging,
   withFlowControl,
@@ -128,6 +129,7 @@ export async function composeUserService(
     }
   });
 
+  const loadShedder = startLoadShedder(config.loadShedding, logger, metrics);
   let acceptingTraffic = true;
   const app = createApp({
     config,
@@ -140,6 +142,7 @@ export async function composeUserService(
     ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
+    loadShedder,
   });
 
   return {
@@ -155,6 +158,7 @@ export async function composeUserService(
     },
     stopResponding: (timeoutMs) => responder.stop(timeoutMs),
     async close() {
+      loadShedder.stop();
       clearInterval(revocationPurge);
       await responder.stop();
       await messaging.close();

@@ -8,10 +8,14 @@ import {
   cacheEnvKeys,
   commonConfigOf,
   commonEnvKeys,
+  DEFAULT_LOAD_SHEDDING,
   deepFreeze,
+  loadSheddingConfigOf,
+  loadSheddingEnvKeys,
   validateEnv,
   type CacheConfig,
   type CommonConfig,
+  type LoadSheddingConfig,
 } from '@shop/shared-runtime';
 
 export const SIGNING_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -21,6 +25,8 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export const MIN_SECRET_KEY_LENGTH = 32;
 
 export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
+  /** Past either limit new requests get 503 at once (LOAD_SHED_MAX_IN_FLIGHT, LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS). */
+  loadShedding: LoadSheddingConfig;
   amqp: {
     url: string;
     /** Queue the token-validation responder consumes. */
@@ -57,6 +63,7 @@ export interface Config extends Omit<CommonConfig, 'amqpUrl'> {
 
 const schema = Joi.object({
   ...commonEnvKeys({ port: 8001, database: 'user_service_db' }),
+  ...loadSheddingEnvKeys(DEFAULT_LOAD_SHEDDING),
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_PREFETCH: Joi.number().integer().min(1).max(1000).default(64),
   AUTH_EVENTS_EXCHANGE: brokerName(AUTH_EVENTS_EXCHANGE),
@@ -93,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 
   return deepFreeze({
     ...common,
+    loadShedding: loadSheddingConfigOf(vars),
     amqp: {
       url: amqpUrl,
       rpcQueue: vars.AUTH_RPC_QUEUE as string,
