@@ -49,7 +49,7 @@ export interface TokenValidationClientDeps {
   /**
    * The connection's flow control. While RabbitMQ blocks publishing (a memory or disk alarm; a
    * full write buffer) a call fails at once with 503 instead of waiting for its timeout, and the
-   * calls waiting when the block begins fail at once too: user-service cannot publish its replies
+   * calls waiting when the broker blocks fail at once too: user-service cannot publish its replies
    * through a blocked broker either.
    */
   flowControl?: FlowControl;
@@ -120,8 +120,12 @@ export class TokenValidationClient implements TokenValidator {
     this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
     this.observer = deps.observer;
     this.flowControl = deps.flowControl;
+    // A broker's block stops user-service's replies too, so nothing waiting can be answered. A full
+    // write buffer only delays: the calls in it still go out.
     this.flowControl?.onChange((state) => {
-      if (state.blocked) this.failPending(() => true, this.blockedDetail(state.reason), 'blocked');
+      if (state.blocked && state.cause === 'broker') {
+        this.failPending(() => true, this.blockedDetail(state.reason), 'blocked');
+      }
     });
   }
 
