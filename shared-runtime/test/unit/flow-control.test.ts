@@ -137,7 +137,7 @@ test('notePublishResult: false → blocked until the channel drains (or closes);
 test('watchConnectionFlow: blocked/unblocked/disconnect/connect of the connection drive the state', (t) => {
   const flow = new FlowControl();
   const connection = new EventEmitter();
-  watchConnectionFlow(connection as unknown as FlowEvents, flow);
+  watchConnectionFlow(connection, flow);
 
   connection.emit('blocked', 'low on disk');
   t.like(flow.state, { blocked: true, reason: 'low on disk' });
