@@ -8,7 +8,6 @@ import {
   notePublishResult,
   watchConnectionFlow,
   withFlowControl,
-  type FlowEvents,
   type FlowState,
 } from '../../src/messaging';
 

@@ -141,7 +141,9 @@ test('event-loop delay limit: a loop held busy → requests shed until it recove
     sampleIntervalMs: 100,
   });
   shedder.start();
-  t.teardown(() => { shedder.stop(); });
+  t.teardown(() => {
+    shedder.stop();
+  });
 
   // Blocks of 150 ms with a turn of the loop between them, until a window's mean shows it (on a
   // busy machine a window may also catch the gaps, so this repeats rather than counting on one).
