@@ -24,3 +24,5 @@ export type { RuntimeStageReplay } from './dockerfile-runtime';
 export { rpcCallsSent } from './metrics';
 export { EventTap } from './event-tap';
 export type { TappedEvent } from './event-tap';
+export { flood, quantile } from './flood';
+export type { FloodOptions, FloodResult } from './flood';
