@@ -45,8 +45,8 @@ export interface LoadSheddingConfig {
  * where latency runs away.
  */
 export const DEFAULT_LOAD_SHEDDING: Readonly<LoadSheddingConfig> = Object.freeze({
-  maxInFlight: 256,
-  maxEventLoopDelayMs: 200,
+  maxInFlight: 128,
+  maxEventLoopDelayMs: 500,
 });
 
 /** The part of a configuration every service has, read by {@link commonConfigOf}. */
