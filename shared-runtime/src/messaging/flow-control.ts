@@ -20,8 +20,9 @@ export type FlowListener = (state: FlowState, previous: FlowState) => void;
  * Whether this process may publish to RabbitMQ right now. Two independent holds, either of which
  * blocks: the broker's (set by `connection.blocked`, lifted by `connection.unblocked` or by the loss
  * of the connection, since a new connection starts unblocked and the broker blocks it again if
- * the alarm still holds) and the write buffer's (set when a publish returns false, lifted on
- * `drain`). The broker's reason wins when both hold: it is the one an operator acts on.
+ * the alarm still holds) and the write buffers' (set when a publish on a channel returns false,
+ * lifted on that channel's `drain` or close). The broker's reason wins when both hold: it is the
+ * one an operator acts on.
  *
  * Pure state: no timers, no I/O. The clock is a parameter so tests can fix it.
  */
