@@ -35,7 +35,7 @@ export interface CacheConfig {
 export interface LoadSheddingConfig {
   /** Requests in progress at most (health and metrics not counted). */
   maxInFlight: number;
-  /** Mean event-loop delay over the last 500 ms past which requests are shed, in ms. */
+  /** Mean event-loop delay over the last second past which requests are shed, in ms. */
   maxEventLoopDelayMs: number;
 }
 
@@ -46,7 +46,7 @@ export interface LoadSheddingConfig {
  */
 export const DEFAULT_LOAD_SHEDDING: Readonly<LoadSheddingConfig> = Object.freeze({
   maxInFlight: 128,
-  maxEventLoopDelayMs: 500,
+  maxEventLoopDelayMs: 1000,
 });
 
 /** The part of a configuration every service has, read by {@link commonConfigOf}. */

@@ -22,7 +22,7 @@ export interface Load {
 }
 
 /** How often the event-loop delay is read (and its histogram reset), in ms. */
-export const DEFAULT_SAMPLE_INTERVAL_MS = 500;
+export const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
 
 /** The event-loop delay histogram's timer period, in ms; every sample includes it, so it is taken off. */
 const RESOLUTION_MS = 10;
