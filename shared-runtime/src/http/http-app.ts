@@ -42,9 +42,8 @@ export interface HttpAppOptions {
  * A service's Express app around its routers, in the order every service needs: request
  * context (ids, access log) → HTTP metrics → CORS → security headers → load shedding (so a shed
  * request costs no more than its id, its headers, its access line and its 503, and still shows
- * in the metrics) → body parsers → the
- * service's routers → health, metrics, docs → 404 → the one error handler. Reads no
- * environment and opens no socket.
+ * in the metrics) → body parsers → the service's routers → health, metrics, docs → 404 → the
+ * one error handler. Reads no environment and opens no socket.
  */
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger } = options;
