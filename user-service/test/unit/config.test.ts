@@ -111,3 +111,11 @@ for (const [name, bad] of [
     t.notRegex(error.message, /\n/);
   });
 }
+
+test('loadConfig → load shedding: the measured defaults, read from the environment', (t) => {
+  t.deepEqual(loadConfig({}).loadShedding, { maxInFlight: 128, maxEventLoopDelayMs: 1000 });
+  t.deepEqual(loadConfig({ LOAD_SHED_MAX_IN_FLIGHT: '32', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '250' }).loadShedding, {
+    maxInFlight: 32,
+    maxEventLoopDelayMs: 250,
+  });
+});
