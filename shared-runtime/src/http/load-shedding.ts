@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 import type { LoadSheddingConfig } from '../config';
-import { OverloadedError } from '../errors';
+import { OverloadedError, RETRY_AFTER_SECONDS } from '../errors';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 
@@ -164,6 +164,12 @@ export function isOperationsPath(path: string): boolean {
   return path === '/metrics' || path === '/health' || path.startsWith('/health/');
 }
 
+/** When each connection last had a request shed (performance.now(), ms); gone with the socket. */
+const shedSockets = new WeakMap<object, number>();
+
+/** The `Retry-After` every 503 carries, in ms: a client back sooner did not wait for it. */
+const RETRY_AFTER_MS = RETRY_AFTER_SECONDS * 1000;
+
 /**
  * Answers 503 with `Retry-After` (through the one error handler) before any other work when the
  * service is past a limit, and otherwise counts the request in progress until its response
@@ -180,6 +186,14 @@ export function loadShedding(
     }
     const admission = shedder.admit();
     if ('shed' in admission) {
+      // A connection that comes straight back after a 503, ignoring Retry-After, loses its
+      // keep-alive: reconnecting paces a client that would otherwise spin the event loop on
+      // rejections (measured: docs/benchmarks.md), while one that waits keeps its connection.
+      const socket = req.socket as object;
+      const lastShedAt = shedSockets.get(socket);
+      const now = performance.now();
+      if (lastShedAt !== undefined && now - lastShedAt < RETRY_AFTER_MS) res.setHeader('Connection', 'close');
+      shedSockets.set(socket, now);
       next(new OverloadedError(admission.shed));
       return;
     }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import express from 'express';
 import { once } from 'node:events';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createLogger, RETRY_AFTER_SECONDS } from '../../src';
@@ -133,6 +134,39 @@ test('loadShedding: a finished or aborted request frees its place', async (t) =>
   t.is((await next).status, 200);
   t.is(server.shedder.inFlight, 0);
 });
+
+test('loadShedding: a connection back before its Retry-After → its second 503 closes it; the first keeps it', async (t) => {
+  const server = await sheddingServer(1);
+  t.teardown(server.close);
+  const held = fetch(`${server.baseUrl}/slow`);
+  while (server.waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => { agent.destroy(); });
+  const first = await get(`${server.baseUrl}/slow`, agent);
+  const second = await get(`${server.baseUrl}/slow`, agent);
+
+  t.is(first.status, 503);
+  t.is(first.connection, 'keep-alive');
+  t.is(second.status, 503);
+  t.is(second.connection, 'close', 'the client did not wait for Retry-After');
+  server.waiting.shift()?.();
+  t.is((await held).status, 200);
+});
+
+/** A GET through `agent` (so both requests share one socket); its status and Connection header. */
+function get(url: string, agent: http.Agent): Promise<{ status: number; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (response) => {
+        response.resume();
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, connection: response.headers.connection });
+        });
+      })
+      .on('error', reject);
+  });
+}
 
 test('event-loop delay limit: a loop held busy → requests shed until it recovers', async (t) => {
   const shedder = new LoadShedder({
