@@ -172,8 +172,9 @@ const RETRY_AFTER_MS = RETRY_AFTER_SECONDS * 1000;
 
 /**
  * Answers 503 with `Retry-After` (through the one error handler) before any other work when the
- * service is past a limit, and otherwise counts the request in progress until its response
- * closes (finished or aborted). Mount it right after the request context, ahead of the parsers.
+ * service is past a limit, with `Connection: close` when the same connection was shed within its
+ * `Retry-After`; otherwise counts the request in progress until its response closes (finished or
+ * aborted). Mount it right after the request context, ahead of the parsers.
  */
 export function loadShedding(
   shedder: LoadShedder,

@@ -142,7 +142,9 @@ test('loadShedding: a connection back before its Retry-After → its second 503 
   while (server.waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(() => { agent.destroy(); });
+  t.teardown(() => {
+    agent.destroy();
+  });
   const first = await get(`${server.baseUrl}/slow`, agent);
   const second = await get(`${server.baseUrl}/slow`, agent);
 
