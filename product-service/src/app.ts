@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 
 import type { HealthCheck, Logger } from '@shop/shared-runtime';
-import { createHttpApp } from '@shop/shared-runtime/http';
+import { createHttpApp, type LoadShedder } from '@shop/shared-runtime/http';
 
 import { createOpenApiDocument } from './api/openapi';
 import { createProductsRouter } from './api/products.routes';
@@ -21,6 +21,8 @@ export interface AppDeps {
   healthChecks: HealthCheck[];
   /** False once shutdown has begun: /health turns 503 before the listener closes. */
   isAcceptingTraffic?: () => boolean;
+  /** Sheds requests past the load limits; none (tests): nothing is shed. */
+  loadShedder?: LoadShedder;
   /** Served at /metrics; a fresh registry when absent (tests that do not look at metrics). */
   metrics?: ProductServiceMetrics;
 }
@@ -48,5 +50,6 @@ export function createApp(deps: AppDeps): Express {
     healthChecks: deps.healthChecks,
     isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
     openApiDocument: createOpenApiDocument({ userServicePublicUrl: deps.config.docs.userServicePublicUrl }),
+    loadShedder: deps.loadShedder,
   });
 }

@@ -3,7 +3,14 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import { runEvery, type Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
-import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
+import { startLoadShedder } from '@shop/shared-runtime/http';
+import {
+  FlowControl,
+  createServiceMessaging,
+  withFlowControl,
+  type MessagingOptions,
+  type MessagingRuntime,
+} from '@shop/shared-runtime/messaging';
 
 import { createApp } from './app';
 import type { Config } from './config';
@@ -60,6 +67,9 @@ export async function composeProductService(
     sequelize,
     collectProcessMetrics: options.collectProcessMetrics,
   });
+  // Shared by the RPC client (fails fast while the broker blocks us) and the messaging (which
+  // feeds it from the connection and pauses the relay).
+  const flowControl = new FlowControl();
   const client = new TokenValidationClient({
     queue: config.rpc.queue,
     timeoutMs: config.rpc.timeoutMs,
@@ -68,6 +78,7 @@ export async function composeProductService(
     responderUserId: config.amqp.identities.userService,
     logger,
     observer: metrics.rpcClientObserver,
+    flowControl,
   });
   metrics.trackPendingCalls(() => client.pendingCount);
   // Every write goes through the cache, also with AUTH_CACHE_TTL_MS=0: concurrent checks of one
@@ -89,6 +100,7 @@ export async function composeProductService(
     logger,
     metrics,
     options,
+    flowControl,
   });
   const connected = await messaging.connect(config.amqp.urls, [client.setup]);
 
@@ -104,6 +116,7 @@ export async function composeProductService(
     }
   });
 
+  const loadShedder = startLoadShedder(config.loadShedding, logger, metrics);
   let acceptingTraffic = true;
   const app = createApp({
     config,
@@ -116,9 +129,14 @@ export async function composeProductService(
       events: messaging.relay,
     }),
     tokenValidator: options.tokenValidator ?? cache,
-    healthChecks: [databaseHealthCheck(sequelize), client.healthCheck(), messaging.authEvents.healthCheck()],
+    healthChecks: [
+      databaseHealthCheck(sequelize),
+      withFlowControl(client.healthCheck(), flowControl),
+      messaging.authEvents.healthCheck(),
+    ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
+    loadShedder,
   });
 
   return {
@@ -132,6 +150,7 @@ export async function composeProductService(
     },
     async close() {
       clearInterval(keyPurge);
+      loadShedder.stop();
       // Fails what still waits for a reply: the connection goes next.
       await client.close();
       await messaging.close();

@@ -9,14 +9,20 @@ import {
   cacheEnvKeys,
   commonConfigOf,
   commonEnvKeys,
+  DEFAULT_LOAD_SHEDDING,
   deepFreeze,
+  loadSheddingConfigOf,
+  loadSheddingEnvKeys,
   validateEnv,
   type BrokerIdentities,
   type CacheConfig,
   type CommonConfig,
+  type LoadSheddingConfig,
 } from '@shop/shared-runtime';
 
 export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
+  /** Past either limit new requests get 503 at once (LOAD_SHED_MAX_IN_FLIGHT, LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS). */
+  loadShedding: LoadSheddingConfig;
   amqp: {
     /** The broker's URL, or a cluster's nodes in the order they are tried. */
     urls: string[];
@@ -55,6 +61,7 @@ export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
 
 const schema = Joi.object({
   ...commonEnvKeys({ port: 8002, database: 'product_service_db' }),
+  ...loadSheddingEnvKeys(DEFAULT_LOAD_SHEDDING),
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_TIMEOUT_MS: Joi.number().integer().min(50).max(60_000).default(3000),
   AUTH_RPC_MAX_PENDING: Joi.number().integer().min(1).max(1_000_000).default(10_000),
@@ -87,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 
   return deepFreeze({
     ...common,
+    loadShedding: loadSheddingConfigOf(vars),
     amqp: {
       urls: amqpUrls,
       authEventsExchange: vars.AUTH_EVENTS_EXCHANGE as string,

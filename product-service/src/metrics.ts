@@ -5,7 +5,8 @@ import { ServiceMetrics, type CacheObserver } from '@shop/shared-runtime';
 import { SERVICE_NAME } from './service-info';
 
 /** How one token-validation call ended, as the requester saw it. */
-export type RpcClientOutcome = 'valid' | 'invalid' | 'timeout' | 'unavailable' | 'error_reply' | 'malformed_reply';
+export type RpcClientOutcome =
+  'valid' | 'invalid' | 'timeout' | 'unavailable' | 'blocked' | 'error_reply' | 'malformed_reply';
 
 /** What the RPC client reports; the metrics below implement it, tests may fake it. */
 export interface RpcClientObserver {
@@ -51,17 +52,22 @@ export class ProductServiceMetrics extends ServiceMetrics {
     super({ service: SERVICE_NAME, ...options });
   }
 
+  private readonly rpcClientCallSettled = this.outcomeMetrics(
+    {
+      name: 'rpc_client_calls_total',
+      help: 'Token-validation RPC calls by outcome (timeout, unavailable, blocked: answered 503)',
+    },
+    {
+      name: 'rpc_client_duration_seconds',
+      help: 'Time from publishing a token-validation request to its settlement, in seconds',
+    },
+  );
+
   readonly rpcClientObserver: RpcClientObserver = {
-    callSettled: this.outcomeMetrics(
-      {
-        name: 'rpc_client_calls_total',
-        help: 'Token-validation RPC calls by outcome (timeout, unavailable: answered 503)',
-      },
-      {
-        name: 'rpc_client_duration_seconds',
-        help: 'Time from publishing a token-validation request to its settlement, in seconds',
-      },
-    ),
+    callSettled: (outcome, seconds) => {
+      this.rpcClientCallSettled(outcome, seconds);
+      if (outcome === 'blocked') this.flowControlFastFailures.inc();
+    },
     replyDropped: () => {
       this.rpcClientDroppedReplies.inc();
     },

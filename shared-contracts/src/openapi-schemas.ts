@@ -30,7 +30,14 @@ export const COMMON_OPENAPI_SCHEMAS = {
   DependencyStatus: {
     type: 'object',
     required: ['status'],
-    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    properties: {
+      status: {
+        type: 'string',
+        enum: ['up', 'down', 'blocked'],
+        description:
+          '`blocked`: reachable but refusing messages (a RabbitMQ memory or disk alarm); `reason` says which',
+      },
+    },
     additionalProperties: true,
   },
   Liveness: {

@@ -48,6 +48,24 @@ export interface TracingConfig {
   protocol: OtlpProtocol;
 }
 
+/** Load shedding's limits (see `LoadShedder`): past either, new requests get 503 at once; 0 turns one off. */
+export interface LoadSheddingConfig {
+  /** Requests in progress at most (health and metrics not counted). */
+  maxInFlight: number;
+  /** Mean event-loop delay over the last second past which requests are shed, in ms. */
+  maxEventLoopDelayMs: number;
+}
+
+/**
+ * The limits both services ship with, from measurements on the 2-core bench machine
+ * (docs/benchmarks.md, "Load shedding"): well above what the normal path reaches, well below
+ * where latency runs away.
+ */
+export const DEFAULT_LOAD_SHEDDING: Readonly<LoadSheddingConfig> = Object.freeze({
+  maxInFlight: 128,
+  maxEventLoopDelayMs: 1000,
+});
+
 /** The part of a configuration every service has, read by {@link commonConfigOf}. */
 export interface CommonConfig {
   env: 'development' | 'production' | 'test';
@@ -205,6 +223,26 @@ export function cacheEnvKeys(prefix: string, ttl: { maxMs: number; defaultMs: nu
 /** A cache's configuration, from variables checked with {@link cacheEnvKeys}. */
 export function cacheConfigOf(vars: Record<string, unknown>, prefix: string): CacheConfig {
   return { ttlMs: vars[`${prefix}_TTL_MS`] as number, maxEntries: vars[`${prefix}_MAX_ENTRIES`] as number };
+}
+
+/**
+ * The Joi keys of load shedding's two limits, `LOAD_SHED_MAX_IN_FLIGHT` and
+ * `LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS` (0 turns a limit off), with the service's defaults (chosen
+ * from measurements: docs/benchmarks.md); read them back with {@link loadSheddingConfigOf}.
+ */
+export function loadSheddingEnvKeys(defaults: LoadSheddingConfig): Joi.PartialSchemaMap {
+  return {
+    LOAD_SHED_MAX_IN_FLIGHT: Joi.number().integer().min(0).max(1_000_000).default(defaults.maxInFlight),
+    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: Joi.number().integer().min(0).max(60_000).default(defaults.maxEventLoopDelayMs),
+  };
+}
+
+/** Load shedding's limits, from variables checked with {@link loadSheddingEnvKeys}. */
+export function loadSheddingConfigOf(vars: Record<string, unknown>): LoadSheddingConfig {
+  return {
+    maxInFlight: vars.LOAD_SHED_MAX_IN_FLIGHT as number,
+    maxEventLoopDelayMs: vars.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS as number,
+  };
 }
 
 /**

@@ -106,3 +106,15 @@ export class ServiceUnavailableError extends AppError {
     });
   }
 }
+
+/**
+ * The service is past a load limit and refused the request before doing any of it (load
+ * shedding). A 503 like any unavailable dependency, with the same `Retry-After`; kept apart so the
+ * error handler does not log each one: under a flood a line per request would be the load, and
+ * the shedder logs a summary instead.
+ */
+export class OverloadedError extends ServiceUnavailableError {
+  constructor(readonly limit: 'in_flight' | 'event_loop_delay') {
+    super('The service is overloaded right now; try again shortly.');
+  }
+}

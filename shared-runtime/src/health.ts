@@ -1,6 +1,9 @@
-/** One dependency's state as `GET /health` reports it. */
+/**
+ * One dependency's state as `GET /health` reports it: `up`, `down`, or `blocked` (reachable, but
+ * refusing work for now: the broker under a memory or disk alarm, with its reason beside it).
+ */
 export interface DependencyStatus {
-  status: 'up' | 'down';
+  status: 'up' | 'down' | 'blocked';
   [detail: string]: unknown;
 }
 

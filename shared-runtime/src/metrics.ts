@@ -126,6 +126,19 @@ export class ServiceMetrics {
     'Events parked because they can never be published (they fail their schema)',
   );
 
+  /** Calls answered 503 at once, without touching the broker, because it was blocking publishing. */
+  readonly flowControlFastFailures = this.counter(
+    'amqp_blocked_fast_failures_total',
+    'Calls failed at once with 503 because RabbitMQ was not accepting messages (memory or disk alarm, full write buffer)',
+  );
+
+  /** Requests answered 503 at the door because the service was past a load limit, by limit. */
+  readonly requestsShed = this.counter(
+    'http_requests_shed_total',
+    'Requests answered 503 before any work because the service was overloaded, by limit (in_flight, event_loop_delay)',
+    ['limit'],
+  );
+
   constructor(options: ServiceMetricsOptions) {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.registry.setDefaultLabels({ service: options.service });
@@ -225,6 +238,27 @@ export class ServiceMetrics {
         this.set(read());
       },
     });
+  }
+
+  /** `amqp_publishing_blocked`: 1 while RabbitMQ is not accepting this process's messages, else 0. */
+  trackFlowControl(flow: { readonly isBlocked: boolean }): void {
+    this.sampledGauge(
+      'amqp_publishing_blocked',
+      'Whether RabbitMQ is blocking this process from publishing (1: memory or disk alarm, or a full write buffer)',
+      () => (flow.isBlocked ? 1 : 0),
+    );
+  }
+
+  /** Samples the requests in progress and the event-loop delay the load shedder decides on, at each scrape. */
+  trackLoadShedding(shedder: { readonly inFlight: number; readonly eventLoopDelayMs: number }): void {
+    this.sampledGauge('http_requests_in_flight', 'HTTP requests in progress (health and metrics excluded)', () => {
+      return shedder.inFlight;
+    });
+    this.sampledGauge(
+      'http_event_loop_delay_seconds',
+      'The event-loop delay the load shedder last measured (mean over its sample window), in seconds',
+      () => shedder.eventLoopDelayMs / 1000,
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 
 import type { HealthCheck, Logger } from '@shop/shared-runtime';
-import { createHttpApp, formBody } from '@shop/shared-runtime/http';
+import { createHttpApp, formBody, type LoadShedder } from '@shop/shared-runtime/http';
 
 import { createAuthRouter } from './api/auth.routes';
 import { openApiDocument } from './api/openapi';
@@ -20,6 +20,8 @@ export interface AppDeps {
   healthChecks: HealthCheck[];
   /** False once shutdown has begun: /health turns 503 before the listener closes. */
   isAcceptingTraffic?: () => boolean;
+  /** Sheds requests past the load limits; none (tests): nothing is shed. */
+  loadShedder?: LoadShedder;
   /** Served at /metrics; a fresh registry when absent (tests that do not look at metrics). */
   metrics?: UserServiceMetrics;
 }
@@ -47,5 +49,6 @@ export function createApp(deps: AppDeps): Express {
     healthChecks: deps.healthChecks,
     isAcceptingTraffic: deps.isAcceptingTraffic ?? (() => true),
     openApiDocument,
+    loadShedder: deps.loadShedder,
   });
 }

@@ -3,7 +3,13 @@ import type { Sequelize } from 'sequelize-typescript';
 
 import { runEvery, type Logger } from '@shop/shared-runtime';
 import { databaseHealthCheck, transactionRunner } from '@shop/shared-runtime/db';
-import { createServiceMessaging, type MessagingOptions, type MessagingRuntime } from '@shop/shared-runtime/messaging';
+import { startLoadShedder } from '@shop/shared-runtime/http';
+import {
+  createServiceMessaging,
+  withFlowControl,
+  type MessagingOptions,
+  type MessagingRuntime,
+} from '@shop/shared-runtime/messaging';
 
 import { createApp } from './app';
 import type { Config } from './config';
@@ -128,14 +134,20 @@ export async function composeUserService(
     }
   });
 
+  const loadShedder = startLoadShedder(config.loadShedding, logger, metrics);
   let acceptingTraffic = true;
   const app = createApp({
     config,
     logger,
     authService,
-    healthChecks: [databaseHealthCheck(sequelize), responder.healthCheck(), messaging.authEvents.healthCheck()],
+    healthChecks: [
+      databaseHealthCheck(sequelize),
+      withFlowControl(responder.healthCheck(), messaging.flowControl),
+      messaging.authEvents.healthCheck(),
+    ],
     isAcceptingTraffic: () => acceptingTraffic,
     metrics,
+    loadShedder,
   });
 
   return {
@@ -151,6 +163,7 @@ export async function composeUserService(
     },
     stopResponding: (timeoutMs) => responder.stop(timeoutMs),
     async close() {
+      loadShedder.stop();
       clearInterval(revocationPurge);
       await responder.stop();
       await messaging.close();

@@ -10,11 +10,15 @@ import {
   cacheEnvKeys,
   commonConfigOf,
   commonEnvKeys,
+  DEFAULT_LOAD_SHEDDING,
   deepFreeze,
+  loadSheddingConfigOf,
+  loadSheddingEnvKeys,
   validateEnv,
   type BrokerIdentities,
   type CacheConfig,
   type CommonConfig,
+  type LoadSheddingConfig,
 } from '@shop/shared-runtime';
 
 export const SIGNING_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -28,6 +32,8 @@ export type RpcQueueType = (typeof RPC_QUEUE_TYPES)[number];
 export const MIN_SECRET_KEY_LENGTH = 32;
 
 export interface Config extends Omit<CommonConfig, 'amqpUrls'> {
+  /** Past either limit new requests get 503 at once (LOAD_SHED_MAX_IN_FLIGHT, LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS). */
+  loadShedding: LoadSheddingConfig;
   amqp: {
     /** The broker's URL, or a cluster's nodes in the order they are tried. */
     urls: string[];
@@ -106,6 +112,7 @@ const schema = Joi.object({
     // product-service's API docs on this machine log in here (Swagger UI's Authorize).
     developmentCorsOrigins: PRODUCT_DOCS_LOCAL_ORIGINS,
   }),
+  ...loadSheddingEnvKeys(DEFAULT_LOAD_SHEDDING),
   AUTH_RPC_QUEUE: brokerName(AUTH_VALIDATE_TOKEN_QUEUE),
   AUTH_RPC_QUEUE_TYPE: Joi.string()
     .valid(...RPC_QUEUE_TYPES)
@@ -165,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 
   return deepFreeze({
     ...common,
+    loadShedding: loadSheddingConfigOf(vars),
     amqp: {
       urls: amqpUrls,
       rpcQueue: vars.AUTH_RPC_QUEUE as string,

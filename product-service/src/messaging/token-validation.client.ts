@@ -19,6 +19,7 @@ import {
   ServiceUnavailableError,
   UnauthorizedError,
 } from '@shop/shared-runtime';
+import { notePublishResult, type FlowControl } from '@shop/shared-runtime/messaging';
 
 import type { RpcClientObserver, RpcClientOutcome } from '../metrics';
 import type { AuthenticatedUser, TokenValidator } from '../services/token-validator';
@@ -59,6 +60,13 @@ export interface TokenValidationClientDeps {
   logger: Logger;
   /** Told how each call ended and of every dropped reply; metrics implement it. */
   observer?: RpcClientObserver;
+  /**
+   * The connection's flow control. While RabbitMQ blocks publishing (a memory or disk alarm; a
+   * full write buffer) a call fails at once with 503 instead of waiting for its timeout, and the
+   * calls waiting when the broker blocks fail at once too: user-service cannot publish its replies
+   * through a blocked broker either.
+   */
+  flowControl?: FlowControl;
 }
 
 /** Counters since start, for tests, health and metrics. */
@@ -69,6 +77,8 @@ export interface TokenValidationStats {
   timeouts: number;
   /** Calls failed without waiting: no channel, too many pending, returned unroutable, channel lost. */
   unavailable: number;
+  /** Calls failed at once (or cut short) because RabbitMQ was blocking publishing. */
+  blocked: number;
   /** Replies dropped because no pending call had their correlationId (late, duplicate or foreign). */
   lateOrUnknownReplies: number;
   /** Replies that were not JSON or matched none of the contract's reply shapes. */
@@ -107,6 +117,7 @@ export class TokenValidationClient implements TokenValidator {
   private readonly responderUserId: string;
   private readonly logger: Logger;
   private readonly observer: RpcClientObserver | undefined;
+  private readonly flowControl: FlowControl | undefined;
   /** How each failed call ended, keyed by the error it was rejected with. */
   private readonly failureOutcomes = new WeakMap<Error, RpcClientOutcome>();
 
@@ -115,6 +126,7 @@ export class TokenValidationClient implements TokenValidator {
     sent: 0,
     timeouts: 0,
     unavailable: 0,
+    blocked: 0,
     lateOrUnknownReplies: 0,
     malformedReplies: 0,
     unverifiedReplies: 0,
@@ -140,6 +152,14 @@ export class TokenValidationClient implements TokenValidator {
     this.responderUserId = deps.responderUserId;
     this.logger = deps.logger.child({ component: 'rpc-client', queue: deps.queue });
     this.observer = deps.observer;
+    this.flowControl = deps.flowControl;
+    // A broker's block stops user-service's replies too, so nothing waiting can be answered. A full
+    // write buffer only delays: the calls in it still go out.
+    this.flowControl?.onChange((state) => {
+      if (state.blocked && state.cause === 'broker') {
+        this.failPending(() => true, this.blockedDetail(state.reason), 'blocked');
+      }
+    });
   }
 
   /** The broker connection's `setup`: runs after every (re)connect, so the channel comes back. */
@@ -215,6 +235,8 @@ export class TokenValidationClient implements TokenValidator {
   private call(token: string, context: { requestId: string }): Promise<AuthenticatedUser> {
     const channel = this.channel;
     if (!channel) return Promise.reject(this.unavailable('The authentication service cannot be reached right now.'));
+    const flow = this.flowControl?.state;
+    if (flow?.blocked) return Promise.reject(this.blocked(this.blockedDetail(flow.reason)));
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(this.unavailable('Too many token checks are waiting; try again shortly.'));
     }
@@ -232,7 +254,7 @@ export class TokenValidationClient implements TokenValidator {
       this.pending.set(correlationId, { channel, resolve, reject, timer });
 
       try {
-        channel.sendToQueue(this.queue, Buffer.from(JSON.stringify(request)), {
+        const accepted = channel.sendToQueue(this.queue, Buffer.from(JSON.stringify(request)), {
           // An unroutable request (no queue) comes back as a `return` at once instead of timing out.
           mandatory: true,
           correlationId,
@@ -251,6 +273,7 @@ export class TokenValidationClient implements TokenValidator {
           },
         });
         this.counters.sent += 1;
+        if (this.flowControl) notePublishResult(this.flowControl, channel, accepted);
       } catch (error) {
         // The channel closed under us between the check above and this publish.
         this.settle(correlationId)?.reject(
@@ -415,10 +438,26 @@ export class TokenValidationClient implements TokenValidator {
     return call;
   }
 
-  private failPending(matches: (call: PendingCall) => boolean, detail: string): void {
+  private failPending(
+    matches: (call: PendingCall) => boolean,
+    detail: string,
+    why: 'unavailable' | 'blocked' = 'unavailable',
+  ): void {
     for (const [correlationId, call] of this.pending) {
-      if (matches(call)) this.settle(correlationId)?.reject(this.unavailable(detail));
+      if (matches(call)) {
+        this.settle(correlationId)?.reject(why === 'blocked' ? this.blocked(detail) : this.unavailable(detail));
+      }
     }
+  }
+
+  private blockedDetail(reason: string): string {
+    return `The message broker is not accepting messages right now (${reason}); try again shortly.`;
+  }
+
+  /** Counts and builds the error of a call failed at once because publishing is blocked. */
+  private blocked(detail: string): ServiceUnavailableError {
+    this.counters.blocked += 1;
+    return this.failure(detail, 'blocked');
   }
 
   /** Counts and builds the error of a call failed without an answer. */

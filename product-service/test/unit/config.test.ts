@@ -109,3 +109,17 @@ test('loadConfig → broker identities of a deployment; PRODUCT_SERVICE_BROKER_U
     message: /PRODUCT_SERVICE_BROKER_USER is guest but AMQP_URL logs in as product-service/,
   });
 });
+
+test('loadConfig → load shedding: the measured defaults, 0 turns a limit off, a negative or fractional limit stops the start', (t) => {
+  t.deepEqual(loadConfig({}).loadShedding, { maxInFlight: 128, maxEventLoopDelayMs: 1000 });
+  t.deepEqual(loadConfig({ LOAD_SHED_MAX_IN_FLIGHT: '0', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }).loadShedding, {
+    maxInFlight: 0,
+    maxEventLoopDelayMs: 0,
+  });
+  const error = t.throws(
+    () => loadConfig({ LOAD_SHED_MAX_IN_FLIGHT: '-1', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '2.5' }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error.message, /LOAD_SHED_MAX_IN_FLIGHT/);
+  t.regex(error.message, /LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS/);
+});

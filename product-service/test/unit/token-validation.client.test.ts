@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import { DIRECT_REPLY_TO_QUEUE, type ValidateTokenReply } from '@shop/shared-contracts';
 import { createLogger, ServiceUnavailableError, UnauthorizedError } from '@shop/shared-runtime';
 
+import { FlowControl } from '@shop/shared-runtime/messaging';
+
 import { TokenValidationClient } from '../../src/messaging/token-validation.client';
 
 type OnMessage = (
@@ -72,7 +74,7 @@ class FakeModel extends EventEmitter {
 const logger = createLogger({ level: 'silent', service: 'product-service', version: 'test' });
 const context = { requestId: 'req-1' };
 
-async function connectedClient(options: { timeoutMs?: number; maxPending?: number } = {}) {
+async function connectedClient(options: { timeoutMs?: number; maxPending?: number; flowControl?: FlowControl } = {}) {
   const channel = new FakeChannel();
   const model = new FakeModel(channel);
   const client = new TokenValidationClient({
@@ -81,6 +83,7 @@ async function connectedClient(options: { timeoutMs?: number; maxPending?: numbe
     ...(options.maxPending === undefined ? {} : { maxPending: options.maxPending }),
     ...IDENTITIES,
     logger,
+    ...(options.flowControl ? { flowControl: options.flowControl } : {}),
   });
   await client.setup(model as unknown as ChannelModel);
   return { client, channel, model };
@@ -329,3 +332,52 @@ async function waitForChannels(model: ChannelFactoryModel, count: number): Promi
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+test('broker blocked → fails at once with 503 naming the reason, nothing published; unblocked → calls go out again', async (t) => {
+  const flowControl = new FlowControl();
+  const { client, channel } = await connectedClient({ flowControl });
+
+  flowControl.brokerBlocked('low on memory');
+  const error = await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
+  t.regex(error.detail, /low on memory/);
+  t.is(error.headers['Retry-After'], '5');
+  t.is(channel.published.length, 0);
+  t.like(client.stats, { blocked: 1, sent: 0 });
+
+  flowControl.brokerUnblocked();
+  const call = client.validate('tok', context);
+  channel.reply(channel.lastCorrelationId(), valid);
+  t.like(await call, { userId: 3 });
+});
+
+test('broker blocks while calls wait → they fail at once instead of at their timeout', async (t) => {
+  const flowControl = new FlowControl();
+  const { client } = await connectedClient({ flowControl, timeoutMs: 60_000 });
+
+  const waiting = client.validate('tok', context);
+  t.is(client.pendingCount, 1);
+  flowControl.brokerBlocked('low on disk');
+
+  await t.throwsAsync(waiting, { instanceOf: ServiceUnavailableError, message: /low on disk/ });
+  t.is(client.pendingCount, 0);
+});
+
+test('a publish the write buffer could not take → later calls fail at once until the channel drains', async (t) => {
+  const flowControl = new FlowControl();
+  const { client, channel } = await connectedClient({ flowControl });
+  channel.sendToQueue = (queue, content, options) => {
+    channel.published.push({ queue, content, options });
+    return false;
+  };
+
+  const first = client.validate('tok', context);
+  t.true(flowControl.isBlocked);
+  await t.throwsAsync(client.validate('tok', context), { instanceOf: ServiceUnavailableError });
+  t.is(channel.published.length, 1);
+
+  // The buffered request still goes out and its answer still counts.
+  channel.reply(channel.lastCorrelationId(), valid);
+  t.like(await first, { userId: 3 });
+  channel.emit('drain');
+  t.false(flowControl.isBlocked);
+});

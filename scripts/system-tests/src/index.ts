@@ -45,3 +45,5 @@ export {
   schemaErrors,
 } from './kubernetes-manifests';
 export type { K8sObject } from './kubernetes-manifests';
+export { flood, quantile } from './flood';
+export type { FloodOptions, FloodResult } from './flood';

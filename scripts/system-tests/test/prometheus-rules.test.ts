@@ -60,6 +60,8 @@ test('alert-rules.test.yml → covers every alert of alert-rules.yml with a firi
     'OutboxStuck',
     'OutboxEventParked',
     'AuthEventsNotConsumed',
+    'BrokerBlockingPublishes',
+    'LoadShedding',
     'ForgedBrokerMessages',
     'DatabasePoolSaturated',
     'ServiceNotReady',

@@ -8,7 +8,7 @@ import {
   type ProblemDetails,
 } from '@shop/shared-contracts';
 
-import { AppError } from '../errors';
+import { AppError, OverloadedError } from '../errors';
 import type { Logger } from '../logger';
 import { requestIdOf } from './request-context';
 
@@ -46,7 +46,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const appError = toAppError(error);
     if (!appError) {
       logger.error({ err: error }, 'unhandled error');
-    } else if (appError.status >= 500) {
+    } else if (appError.status >= 500 && !(appError instanceof OverloadedError)) {
       logger.warn({ err: appError.cause ?? appError, code: appError.code }, appError.detail);
     }
     const problem = appError ?? new AppError('internal', 'Something went wrong on our side; it has been logged.');

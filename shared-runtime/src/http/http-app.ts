@@ -10,6 +10,7 @@ import { cors } from './cors';
 import { createDocsRouter } from './docs.routes';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createHealthRouter } from './health.routes';
+import { loadShedding, type LoadShedder } from './load-shedding';
 import { createMetricsRouter, httpMetrics } from './metrics.routes';
 import { requestContext } from './request-context';
 
@@ -35,13 +36,16 @@ export interface HttpAppOptions {
   isAcceptingTraffic: () => boolean;
   /** Served at /openapi.json and, with Swagger UI, at /docs. */
   openApiDocument: object;
+  /** Sheds requests past the service's load limits (never health or metrics); none: nothing is shed. */
+  loadShedder?: LoadShedder;
 }
 
 /**
  * A service's Express app around its routers, in the order every service needs: request
- * context (ids, access log) → HTTP metrics → CORS → security headers → body parsers → the
- * service's routers → health, metrics, docs → 404 → the one error handler. Reads no
- * environment and opens no socket.
+ * context (ids, access log) → HTTP metrics → CORS → security headers → load shedding (so a shed
+ * request costs no more than its id, its headers, its access line and its 503, and still shows
+ * in the metrics) → body parsers → the service's routers → health, metrics, docs → 404 → the
+ * one error handler. Reads no environment and opens no socket.
  */
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger } = options;
@@ -70,6 +74,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  // Ahead of the parsers and routes (the work), behind CORS (so a browser can read the 503).
+  if (options.loadShedder) app.use(loadShedding(options.loadShedder));
   app.use(jsonBody(options.http.bodyLimitBytes));
   for (const parser of options.extraBodyParsers ?? []) app.use(parser);
 

@@ -34,5 +34,18 @@ export {
   operationsPaths,
   problemResponse,
 } from './openapi-parts';
+export {
+  DEFAULT_SAMPLE_INTERVAL_MS,
+  LoadShedder,
+  eventLoopDelayOf,
+  isOperationsPath,
+  loadShedding,
+  shedReason,
+  startLoadShedder,
+  type Load,
+  type LoadLimits,
+  type LoadShedderOptions,
+  type ShedReason,
+} from './load-shedding';
 export { changeContextOf, requestContext } from './request-context';
 export { parse, parseParamsAndBody, type RequestPart } from './validation';

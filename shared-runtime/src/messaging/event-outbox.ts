@@ -5,6 +5,7 @@ import { plainTransactionRunner } from '../db/transaction';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import { runEvery } from '../run-every';
+import type { FlowControl } from './flow-control';
 import { OutboxRelay } from './outbox-relay';
 
 /** How often published events past their retention are deleted, in ms. */
@@ -41,6 +42,8 @@ export function createEventOutbox(options: {
   userId: string;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** The connection's flow control: the relay pauses while the broker blocks publishing. */
+  flowControl?: FlowControl;
 }): EventOutbox {
   const { sequelize, logger, metrics } = options;
   const outbox = new OutboxRepository({ sequelize });
@@ -53,6 +56,7 @@ export function createEventOutbox(options: {
     withTransaction: plainTransactionRunner(sequelize),
     logger,
     observer: metrics.outboxObserver,
+    flowControl: options.flowControl,
   });
   let purge: NodeJS.Timeout | undefined;
   return {

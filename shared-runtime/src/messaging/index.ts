@@ -13,6 +13,18 @@ export {
   type RecoveringChannelModel,
 } from './broker-connection';
 export { ChannelReopener, type ChannelReopenerOptions } from './channel-reopener';
+export {
+  FlowControl,
+  WRITE_BUFFER_REASON,
+  notePublishResult,
+  watchConnectionFlow,
+  withFlowControl,
+  type DrainingChannel,
+  type FlowBlock,
+  type FlowEvents,
+  type FlowListener,
+  type FlowState,
+} from './flow-control';
 export { OutboxRelay, type OutboxRelayDeps, type OutboxRelayStats } from './outbox-relay';
 export {
   createServiceMessaging,

@@ -17,6 +17,7 @@ import type { Logger } from '../logger';
 import type { OutboxObserver } from '../metrics';
 import { ChannelReopener } from './channel-reopener';
 import { endEventPublishSpans, inSpan, startEventPublishSpan } from './publish-spans';
+import { notePublishResult, type FlowControl } from './flow-control';
 
 /** How often the relay looks for events nobody told it about, in ms. */
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
@@ -63,6 +64,11 @@ export interface OutboxRelayDeps {
   confirmTimeoutMs?: number;
   /** Events per transaction. Default {@link DEFAULT_BATCH_SIZE}. */
   batchSize?: number;
+  /**
+   * The connection's flow control. While it is blocked no batch is claimed, a batch already out
+   * waits for its confirms past `confirmTimeoutMs`, and the relay drains again the moment it lifts.
+   */
+  flowControl?: FlowControl;
 }
 
 /** Counters since start, for tests. */
@@ -135,6 +141,7 @@ export class OutboxRelay implements EventNotifier {
   private readonly confirmTimeoutMs: number;
   private readonly batchSize: number;
   private readonly counters: OutboxRelayStats = { published: 0, failedAttempts: 0, parked: 0 };
+  private readonly flowControl: FlowControl | undefined;
 
   private channel: ConfirmChannel | undefined;
   private readonly reopener: ChannelReopener;
@@ -157,6 +164,11 @@ export class OutboxRelay implements EventNotifier {
     this.pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.confirmTimeoutMs = deps.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS;
     this.batchSize = deps.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.flowControl = deps.flowControl;
+    // What waited while publishing was blocked goes out the moment it is not.
+    this.flowControl?.onChange((state) => {
+      if (!state.blocked) this.notify();
+    });
     this.reopener = new ChannelReopener({
       initialDelayMs: this.pollIntervalMs,
       maxDelayMs: MAX_REOPEN_DELAY_MS,
@@ -291,6 +303,9 @@ export class OutboxRelay implements EventNotifier {
       const { channel } = this;
       // Without a channel the events wait in the outbox; the next setup drains them.
       if (!channel) return true;
+      // While the broker is not accepting messages a batch would only hold its rows locked and time
+      // out (counted as failed attempts); the events wait and go out when it lifts.
+      if (this.flowControl?.isBlocked) return true;
       const claimed = await this.relayBatch(channel);
       if (claimed === undefined) return false;
       if (claimed < this.batchSize) return true;
@@ -350,8 +365,9 @@ export class OutboxRelay implements EventNotifier {
   }
 
   private publish(channel: ConfirmChannel, event: DomainEvent): void {
-    // The return value only asks to slow down; waiting for the confirms does that.
-    channel.publish(this.exchange, event.type, Buffer.from(JSON.stringify(event)), {
+    // False asks to slow down: waiting for the confirms does that within the batch, and the flow
+    // control holds the next batches until the channel drains.
+    const accepted = channel.publish(this.exchange, event.type, Buffer.from(JSON.stringify(event)), {
       persistent: true,
       messageId: event.id,
       type: event.type,
@@ -362,18 +378,29 @@ export class OutboxRelay implements EventNotifier {
       timestamp: Math.floor(Date.parse(event.occurred_at) / 1000),
       ...(event.request_id === null ? {} : { headers: { [REQUEST_ID_HEADER]: event.request_id } }),
     });
+    if (this.flowControl) notePublishResult(this.flowControl, channel, accepted);
   }
 
-  /** Resolves once the broker has confirmed everything published on `channel`; rejects on a nack or timeout. */
+  /**
+   * Resolves once the broker has confirmed everything published on `channel`; rejects on a nack or
+   * timeout. The timeout does not run out while the flow control is blocked: a broker under an
+   * alarm confirms what it had read once the alarm clears, and giving up earlier would publish
+   * those events a second time after the rollback.
+   */
   private async confirmed(channel: ConfirmChannel): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         channel.waitForConfirms(),
         new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => {
+          const expire = () => {
+            if (this.flowControl?.isBlocked && !this.stopping) {
+              timer = setTimeout(expire, this.confirmTimeoutMs);
+              return;
+            }
             reject(new ConfirmTimeoutError(`no publisher confirms within ${this.confirmTimeoutMs} ms`));
-          }, this.confirmTimeoutMs);
+          };
+          timer = setTimeout(expire, this.confirmTimeoutMs);
         }),
       ]);
     } catch (error) {

@@ -8,6 +8,7 @@ import type { ServiceMetrics } from '../metrics';
 import { AuthEventsSubscriber, type AuthEventsCache } from './auth-events.subscriber';
 import { connectToBroker, connectionName, instanceQueueName, setupAll, type BrokerSetup } from './broker-connection';
 import { createEventOutbox } from './event-outbox';
+import { FlowControl, watchConnectionFlow, type FlowState } from './flow-control';
 import type { OutboxRelay } from './outbox-relay';
 
 /** What a composition root may set on a service's messaging; production passes nothing. */
@@ -30,6 +31,8 @@ export interface MessagingRuntime {
   broker: RecoveringChannelModel;
   /** The connection's name, as the management UI shows it. */
   connectionName: string;
+  /** Whether the broker lets this process publish right now (memory or disk alarms). */
+  flowControl: FlowControl;
 }
 
 /** A service's messaging, built before its services (which record events) and connected after them. */
@@ -37,6 +40,8 @@ export interface ServiceMessaging {
   readonly outbox: OutboxRepository;
   readonly relay: OutboxRelay;
   readonly authEvents: AuthEventsSubscriber;
+  /** Whether the connection may publish now; the relay pauses while it may not. */
+  readonly flowControl: FlowControl;
   /**
    * Opens the service's one broker connection (to the first of `urls` that answers). After every (re)connect the auth-events
    * subscriber's setup runs first (its flush then precedes anything the other components take),
@@ -72,8 +77,18 @@ export function createServiceMessaging(options: {
   logger: Logger;
   metrics: ServiceMetrics;
   options?: MessagingOptions;
+  /**
+   * The connection's flow-control state, when components built before the messaging (an RPC
+   * client) read it too; a new one otherwise.
+   */
+  flowControl?: FlowControl;
 }): ServiceMessaging {
   const { service, logger, metrics } = options;
+  const flowControl = options.flowControl ?? new FlowControl();
+  flowControl.onChange((state, previous) => {
+    logFlowChange(logger, state, previous);
+  });
+  metrics.trackFlowControl(flowControl);
   const events = createEventOutbox({
     sequelize: options.sequelize,
     exchange: options.eventsExchange,
@@ -81,6 +96,7 @@ export function createServiceMessaging(options: {
     userId: options.identities.own,
     logger,
     metrics,
+    flowControl,
   });
   // Every instance must see every auth event, so each consumes from a queue of its own.
   const authEvents = new AuthEventsSubscriber({
@@ -109,6 +125,7 @@ export function createServiceMessaging(options: {
     outbox: events.outbox,
     relay: events.relay,
     authEvents,
+    flowControl,
     async connect(urls, setups) {
       const name = options.options?.connectionName ?? connectionName(service);
       broker = await connectToBroker({
@@ -120,8 +137,9 @@ export function createServiceMessaging(options: {
           metrics.brokerReconnects.inc();
         },
       });
+      watchConnectionFlow(broker, flowControl);
       events.start();
-      return { authEvents, relay: events.relay, outbox: events.outbox, broker, connectionName: name };
+      return { authEvents, relay: events.relay, outbox: events.outbox, broker, connectionName: name, flowControl };
     },
     async close() {
       await authEvents.close();
@@ -129,4 +147,16 @@ export function createServiceMessaging(options: {
       await broker?.close().catch(() => undefined);
     },
   };
+}
+
+/** One line per change: a block at warn with the broker's reason, its end at info with its length. */
+function logFlowChange(logger: Logger, state: FlowState, previous: FlowState): void {
+  if (state.blocked) {
+    logger.warn(
+      { cause: state.cause, reason: state.reason },
+      'RabbitMQ is not accepting our messages; token checks fail at once and the outbox waits',
+    );
+  } else if (previous.blocked) {
+    logger.info({ blocked_ms: Date.now() - previous.since.getTime() }, 'RabbitMQ accepts our messages again');
+  }
 }

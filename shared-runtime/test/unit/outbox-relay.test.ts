@@ -7,7 +7,7 @@ import { waitUntil } from '@shop/test-harness';
 
 import { createLogger } from '../../src';
 import type { ClaimedEvent, NewEvent, OutboxRepository, Transaction, TransactionRunner } from '../../src/db';
-import { OutboxRelay } from '../../src/messaging';
+import { FlowControl, OutboxRelay } from '../../src/messaging';
 import { checkEvent } from '../../src/messaging/outbox-relay';
 import { newEvent, newProductUpdatedEvent, newTokenRevokedEvent } from '../helpers/events';
 
@@ -98,7 +98,13 @@ const withFakeTransaction: TransactionRunner = async (work) => {
 
 function relayWith(
   outbox: FakeOutbox,
-  options: { confirmTimeoutMs?: number; batchSize?: number; appId?: string; userId?: string } = {},
+  options: {
+    confirmTimeoutMs?: number;
+    batchSize?: number;
+    appId?: string;
+    userId?: string;
+    flowControl?: FlowControl;
+  } = {},
 ): OutboxRelay {
   return new OutboxRelay({
     exchange: 'events.unit',
@@ -294,6 +300,70 @@ test('OutboxRelay.stop → waits for the batch in flight, publishes once more wh
   relay.notify();
   await nothingHappensFor(20);
   t.is(outbox.claims, claims);
+});
+
+test('OutboxRelay while the broker blocks publishing → claims nothing; the moment it unblocks, publishes what waited', async (t) => {
+  const outbox = new FakeOutbox();
+  const flowControl = new FlowControl();
+  flowControl.brokerBlocked('low on memory');
+  const channel = new FakeChannel();
+  const relay = relayWith(outbox, { flowControl });
+  await relay.setup(fakeConnection(channel));
+
+  outbox.add(newEvent());
+  relay.notify();
+  await nothingHappensFor(50);
+  t.is(outbox.claims, 0, 'no batch claimed (and so no row held locked) while blocked');
+  t.is(channel.published.length, 0);
+
+  flowControl.brokerUnblocked();
+  await until(() => outbox.published.size === 1);
+  t.like(relay.stats, { published: 1, failedAttempts: 0 });
+  await relay.stop();
+});
+
+test('OutboxRelay: a batch out when the broker blocks → waits for its confirms past the timeout, then commits once', async (t) => {
+  const outbox = new FakeOutbox();
+  outbox.add(newEvent());
+  const flowControl = new FlowControl();
+  const channel = new FakeChannel();
+  const held = deferred();
+  channel.confirm = () => held.promise;
+  const relay = relayWith(outbox, { flowControl, confirmTimeoutMs: 20 });
+  await relay.setup(fakeConnection(channel));
+  await until(() => channel.published.length === 1);
+
+  flowControl.brokerBlocked('low on disk');
+  await nothingHappensFor(100);
+  t.false(channel.closed, 'no confirm timeout while blocked: giving up would publish the batch twice');
+  t.deepEqual(outbox.attemptFailures, []);
+
+  flowControl.brokerUnblocked();
+  held.resolve();
+  await until(() => outbox.published.size === 1);
+  t.is(channel.published.length, 1, 'published once');
+  t.like(relay.stats, { published: 1, failedAttempts: 0 });
+  await relay.stop();
+});
+
+test('OutboxRelay: a publish the write buffer cannot take → the flow control holds the next batches until the channel drains', async (t) => {
+  const outbox = new FakeOutbox();
+  const flowControl = new FlowControl();
+  const channel = new FakeChannel();
+  channel.publish = (exchange, routingKey, content, options) => {
+    channel.published.push({ exchange, routingKey, body: JSON.parse(content.toString('utf8')), options });
+    return false;
+  };
+  const relay = relayWith(outbox, { flowControl });
+  await relay.setup(fakeConnection(channel));
+  outbox.add(newEvent());
+  relay.notify();
+  await until(() => outbox.published.size === 1);
+  t.true(flowControl.isBlocked);
+
+  channel.emit('drain');
+  t.false(flowControl.isBlocked);
+  await relay.stop();
 });
 
 test('checkEvent → accepts an event of either exchange; refuses an unknown type, a payload failing its schema, and a payload whose id is not the row’s', (t) => {

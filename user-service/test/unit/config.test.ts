@@ -170,3 +170,11 @@ test('loadConfig → USER_SERVICE_BROKER_USER must be the AMQP_URL’s user (Rab
     message: /AUTH_RPC_ALLOWED_CALLERS/,
   });
 });
+
+test('loadConfig → load shedding: the measured defaults, read from the environment', (t) => {
+  t.deepEqual(loadConfig({}).loadShedding, { maxInFlight: 128, maxEventLoopDelayMs: 1000 });
+  t.deepEqual(loadConfig({ LOAD_SHED_MAX_IN_FLIGHT: '32', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '250' }).loadShedding, {
+    maxInFlight: 32,
+    maxEventLoopDelayMs: 250,
+  });
+});
