@@ -285,7 +285,11 @@ test('the broker closes our connection → pending calls fail at once, new calls
 // Serial: AVA runs serial tests before the concurrent ones, so this load runs alone in this file.
 // 1 000 tokens: one token's concurrent checks would share one RPC (see auth-cache.test.ts).
 test.serial('1 000 concurrent creates with 1 000 tokens → 1 000 RPCs, all 201, 1 000 rows, none pending', async (t) => {
-  const service = await ctx.startAnother({ env: { AUTH_RPC_TIMEOUT_MS: '20000' } });
+  // 1 000 requests at once is past LOAD_SHED_MAX_IN_FLIGHT (128): shedding is off here, so this
+  // measures the RPC client's concurrency, not the door's (tested in shared-runtime and faults/).
+  const service = await ctx.startAnother({
+    env: { AUTH_RPC_TIMEOUT_MS: '20000', LOAD_SHED_MAX_IN_FLIGHT: '0', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' },
+  });
   const ownerId = newUserId();
   const tokens = Array.from({ length: 1000 }, () => ctx.responder.tokenFor({ reply: 'valid', userId: ownerId }));
 
