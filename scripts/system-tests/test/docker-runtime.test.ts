@@ -75,6 +75,11 @@ for (const service of ['user-service', 'product-service'] as const) {
       t.false(existsSync(path.join(modules, devOnly)), `${devOnly} is not installed`);
     }
     t.is(stage.env.NODE_ENV, 'production');
+    // ReDoc's bundle is copied alone; the packages the redoc package would pull in are not installed.
+    t.true(existsSync(path.join(modules, 'redoc', 'bundles', 'redoc.standalone.js')), "ReDoc's bundle copied");
+    for (const redocOnly of ['react-dom', 'mobx', 'core-js']) {
+      t.false(existsSync(path.join(modules, redocOnly)), `${redocOnly} (pulled in by redoc) is not installed`);
+    }
 
     const started = await startCmd(stage, {
       PORT: '0',
@@ -98,6 +103,9 @@ for (const service of ['user-service', 'product-service'] as const) {
       );
     await eventually(healthcheck, 20_000, 'the HEALTHCHECK passing', 250).catch(() => undefined);
     t.true(await healthcheck(), 'HEALTHCHECK passes');
+    const bundle = await fetch(`http://127.0.0.1:${started.port}/redoc/redoc.standalone.js`);
+    t.is(bundle.status, 200, 'GET /redoc has its bundle');
+    await bundle.arrayBuffer();
     t.is(await started.stop(), 0, 'the CMD exits 0 on SIGTERM');
   });
 }
