@@ -47,3 +47,4 @@ export {
 export type { K8sObject } from './kubernetes-manifests';
 export { flood, quantile } from './flood';
 export type { FloodOptions, FloodResult } from './flood';
+export { MISSING_RABBITMQ_SERVER, ON_CI, reportMissingTool } from './missing-tool';

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 
 import { TestEnvironment, call, freePort } from '@shop/test-harness';
 
-import { REPO_ROOT, startSystem, type RunningSystem } from '../src';
+import { REPO_ROOT, reportMissingTool, startSystem, type RunningSystem } from '../src';
 import { chromiumInstalled, launchChromium, type Browser } from '../src/browser';
 
 /** Screenshots of this test (gitignored); one of them is copied to docs/images/ for the README. */
@@ -21,8 +21,6 @@ const UI_TIMEOUT_MS = 30_000;
 
 /** The management UI lists what its statistics have seen, refreshed every 5 s: allow several rounds. */
 const MANAGEMENT_REFRESH_TIMEOUT_MS = 60_000;
-
-const onCi = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 
 let env: TestEnvironment | undefined;
 let system: RunningSystem | undefined;
@@ -164,13 +162,11 @@ if (chromiumInstalled()) {
       await page.screenshot({ path: path.join(OUTPUT_DIR, 'management-rpc-queue.png'), fullPage: true });
     },
   );
-} else if (onCi) {
-  test('browser checks', (t) => {
-    t.fail("Chromium is not installed at /usr/bin/chromium on CI (.ci/run installs Debian's chromium)");
-  });
 } else {
-  test.skip('browser checks — skipped: Chromium is not installed at /usr/bin/chromium (apt-get install chromium)', () =>
-    undefined);
+  reportMissingTool('browser checks', {
+    onCi: "Chromium is not installed at /usr/bin/chromium on CI (.ci/run installs Debian's chromium)",
+    here: 'Chromium is not installed at /usr/bin/chromium (apt-get install chromium)',
+  });
 }
 
 function running(): RunningSystem {

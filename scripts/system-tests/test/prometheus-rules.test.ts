@@ -6,6 +6,7 @@ import path from 'node:path';
 import { stringify, parse } from 'yaml';
 
 import {
+  reportMissingTool,
   ALERT_RULES_FILE,
   ALERT_RULES_TEST_FILE,
   OBSERVABILITY_DIR,
@@ -16,15 +17,16 @@ import {
   withRateInterval,
 } from '../src';
 
-/** Set by CI services (and `.ci/run`, which installs Debian's `prometheus`): there a missing promtool fails. */
-const onCi = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 const installed = prometheusInstalled();
 
 /** Registers `title`, or a failure on CI / a skip elsewhere when promtool is missing. */
 function promtoolTest(title: string, body: (t: ExecutionContext) => Promise<void>): void {
   if (installed) test(title, body);
-  else if (onCi) test(title, (t) => t.fail("promtool is missing on CI (.ci/run installs Debian's prometheus)"));
-  else test.skip(`${title} — skipped: promtool is not installed here (apt-get install prometheus)`, () => undefined);
+  else
+    reportMissingTool(title, {
+      onCi: "promtool is missing on CI (.ci/run installs Debian's prometheus)",
+      here: 'promtool is not installed here (apt-get install prometheus)',
+    });
 }
 
 interface RulesFile {

@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { RabbitCluster, TestEnvironment, metricSample, type RabbitNode } from '@shop/test-harness';
 
 import {
+  reportMissingTool,
+  MISSING_RABBITMQ_SERVER,
   EventTap,
   eventually,
   flood,
@@ -53,6 +55,12 @@ function theNode(): RabbitNode {
 function running(): RunningSystem {
   if (!system) throw new Error('the system has not started');
   return system;
+}
+
+/** A serial test on the private node, or what stands for it where Debian's rabbitmq-server is missing. */
+function clusterTest(title: string, body: (t: ExecutionContext) => Promise<void>): void {
+  if (RabbitCluster.isAvailable()) test.serial(title, body);
+  else reportMissingTool(title, MISSING_RABBITMQ_SERVER);
 }
 
 test.before(async () => {
@@ -240,14 +248,9 @@ async function alarmScenario(
   t.true(lines.length >= 2, 'a log line when the block began and one when it ended');
 }
 
-test.serial(
+clusterTest(
   'memory alarm → uncached writes 503 at once, cached ones 201, broker blocked; after it every event once',
   async (t) => {
-    if (!cluster) {
-      t.log('rabbitmq-server is not installed here: skipped');
-      t.pass();
-      return;
-    }
     await alarmScenario(t, {
       name: 'memory',
       reason: /memory/i,
@@ -257,14 +260,9 @@ test.serial(
   },
 );
 
-test.serial(
+clusterTest(
   'disk alarm → uncached writes 503 at once, cached ones 201, broker blocked; after it every event once',
   async (t) => {
-    if (!cluster) {
-      t.log('rabbitmq-server is not installed here: skipped');
-      t.pass();
-      return;
-    }
     await alarmScenario(t, {
       name: 'disk',
       reason: /disk/i,
@@ -293,14 +291,9 @@ async function residentMiB(pid: number): Promise<number> {
   return kib / 1024;
 }
 
-test.serial(
+clusterTest(
   'flood past capacity → stays up, work in progress bounded, memory bounded, shed requests 503 fast, normal service at once after',
   async (t) => {
-    if (!cluster) {
-      t.log('rabbitmq-server is not installed here: skipped');
-      t.pass();
-      return;
-    }
     const chaos = running();
     const base = chaos.product.baseUrl;
     const url = `${base}/products?limit=100`;
