@@ -54,7 +54,8 @@ export function brokerIdentitiesOf(
   service: 'user-service' | 'product-service',
   amqpUrls: readonly string[],
 ): BrokerIdentities {
-  const own = brokerUserOf(amqpUrls.join(','));
+  // Every node of a cluster shares its users: the first address names ours.
+  const own = brokerUserOf(amqpUrls[0] ?? '');
   const ownKey = service === 'user-service' ? 'USER_SERVICE_BROKER_USER' : 'PRODUCT_SERVICE_BROKER_USER';
   const configuredOwn = vars[ownKey] as string | undefined;
   if (configuredOwn !== undefined && configuredOwn !== own) {
